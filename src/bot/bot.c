@@ -1,0 +1,362 @@
+#include "bot/bot.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bot/commands.h"
+#include "bot/people.h"
+#include "bot/turn.h"
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/util.h"
+#include "gateway/gateway.h"
+#include "nlu/intent.h"
+#include "nlu/nlu.h"
+
+/* Every network usher can speak; a network runs when its section exists. */
+static const struct gateway_ops *const bot_networks[] = {
+    &console_gateway_ops,
+};
+#define BOT_NETWORKS (sizeof(bot_networks) / sizeof(bot_networks[0]))
+
+enum unknown_policy {
+	UNKNOWN_REFUSE,
+	UNKNOWN_READ_ONLY,
+	UNKNOWN_DEFAULT,
+};
+
+struct bot {
+	struct loop *loop;
+	const struct config *cfg;
+	struct store *store;
+	struct people *people;
+	struct nlu *nlu;
+	struct gateway **gateways;
+	bool *ended;
+	size_t gateway_count;
+	enum unknown_policy unknown;
+	const struct person *default_person;
+	/* Turns held and replies not yet confirmed by their network. */
+	unsigned in_flight;
+	bool draining;
+	loop_timer_id drain_timer;
+};
+
+struct turn {
+	struct bot *bot;
+	struct gateway *gw;
+	const struct person *person;
+	char *room;
+	char *msg_id;
+	char *text;
+	char *display_name;
+	bool direct;
+	int refs;
+};
+
+static void bot_check_drained(struct bot *bot);
+
+static void bot_drain_timeout(struct loop *loop, loop_timer_id id, void *arg)
+{
+	struct bot *bot = arg;
+
+	(void)id;
+	bot->drain_timer = 0;
+	log_warnx("input ended; stopping with %u replies still unfinished", bot->in_flight);
+	loop_stop(loop);
+}
+
+static void bot_check_drained(struct bot *bot)
+{
+	if (bot->draining && bot->in_flight == 0) {
+		if (bot->drain_timer)
+			loop_cancel_timer(bot->loop, bot->drain_timer);
+		bot->drain_timer = 0;
+		loop_stop(bot->loop);
+	}
+}
+
+static void bot_work_done(struct bot *bot)
+{
+	if (bot->in_flight > 0)
+		bot->in_flight--;
+	bot_check_drained(bot);
+}
+
+const struct person *turn_person(const struct turn *t)
+{
+	return t->person;
+}
+
+const char *turn_text(const struct turn *t)
+{
+	return t->text;
+}
+
+const char *turn_display_name(const struct turn *t)
+{
+	return t->display_name;
+}
+
+void turn_hold(struct turn *t)
+{
+	t->refs++;
+	t->bot->in_flight++;
+}
+
+void turn_release(struct turn *t)
+{
+	struct bot *bot = t->bot;
+
+	if (--t->refs > 0) {
+		bot_work_done(bot);
+		return;
+	}
+	free(t->room);
+	free(t->msg_id);
+	free(t->text);
+	free(t->display_name);
+	free(t);
+	bot_work_done(bot);
+}
+
+static void turn_reply_done(void *arg, int status, const char *msg_id, const char *error)
+{
+	struct bot *bot = arg;
+
+	(void)msg_id;
+	if (status != 0)
+		log_warnx("a reply was not delivered: %s", error ? error : "unknown error");
+	bot_work_done(bot);
+}
+
+int turn_reply(struct turn *t, const char *text)
+{
+	struct chat_out out;
+
+	memset(&out, 0, sizeof(out));
+	out.text = text;
+	if (!t->direct)
+		out.reply_to = t->msg_id;
+	t->bot->in_flight++;
+	if (gateway_send(t->gw, t->room, &out, turn_reply_done, t->bot) == -1) {
+		log_warnx("%s: cannot send a reply to %s", gateway_name(t->gw), t->room);
+		bot_work_done(t->bot);
+		return -1;
+	}
+	return 0;
+}
+
+int turn_replyf(struct turn *t, const char *fmt, ...)
+{
+	struct buf b;
+	va_list ap;
+	int rc;
+
+	buf_init(&b, 0);
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	rc = turn_reply(t, b.data ? b.data : "");
+	buf_free(&b);
+	return rc;
+}
+
+/* What a stranger may do under unknown_users = read-only: look, not act. */
+static bool bot_read_only_kind(enum intent_kind kind)
+{
+	switch (kind) {
+	case INTENT_HELP:
+	case INTENT_SEARCH:
+	case INTENT_STATUS:
+	case INTENT_UNKNOWN:
+	case INTENT_RECOMMEND:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static const struct person *bot_identify(struct bot *bot, const struct chat_msg *msg,
+                                         bool *stranger)
+{
+	const struct person *p = people_find(bot->people, msg->network, msg->sender);
+
+	*stranger = p == NULL;
+	if (p == NULL && bot->unknown != UNKNOWN_REFUSE)
+		p = bot->default_person;
+	return p;
+}
+
+static void bot_on_message(struct gateway *gw, const struct chat_msg *msg, void *arg)
+{
+	struct bot *bot = arg;
+	struct turn *t;
+	struct intent in;
+	bool stranger;
+
+	if (!msg->direct && !msg->addressed)
+		return;
+	t = xcalloc(1, sizeof(*t));
+	t->bot = bot;
+	t->gw = gw;
+	t->room = xstrdup(msg->room);
+	t->msg_id = xstrdup(msg->msg_id);
+	t->text = xstrdup(msg->text ? msg->text : "");
+	t->display_name = xstrdup(msg->sender_name ? msg->sender_name : msg->sender);
+	t->direct = msg->direct;
+	t->refs = 0;
+	turn_hold(t);
+	t->person = bot_identify(bot, msg, &stranger);
+	if (t->person == NULL) {
+		log_info("%s: refused a message from unknown sender %s", gateway_name(gw),
+		         msg->sender ? msg->sender : "(none)");
+		turn_reply(t, "Sorry, I only take requests from the family members I know. Ask "
+		              "whoever runs the media server to add you to usher.");
+		turn_release(t);
+		return;
+	}
+	nlu_understand(bot->nlu, t->text, &in);
+	log_info("%s: %s asked: %s (%s, rule %s)", gateway_name(gw), t->person->name,
+	         intent_kind_name(in.kind), intent_source_name(in.source),
+	         in.rule[0] ? in.rule : "none");
+	if (stranger && bot->unknown == UNKNOWN_READ_ONLY && !bot_read_only_kind(in.kind))
+		turn_reply(t, "Sorry, I don't know you yet, so I can only answer questions. Ask "
+		              "whoever runs the media server to add you to usher.");
+	else
+		commands_dispatch(t, &in);
+	turn_release(t);
+}
+
+static void bot_on_end(struct gateway *gw, void *arg)
+{
+	struct bot *bot = arg;
+	size_t i;
+	long wait_ms;
+
+	for (i = 0; i < bot->gateway_count; i++) {
+		if (bot->gateways[i] == gw)
+			bot->ended[i] = true;
+		else if (!bot->ended[i])
+			return; /* other networks still talk: keep running */
+	}
+	if (bot->draining)
+		return;
+	bot->draining = true;
+	wait_ms = config_get_int(bot->cfg, "console", "exit_wait_ms");
+	bot->drain_timer = loop_add_timer(bot->loop, (uint64_t)wait_ms, bot_drain_timeout, bot);
+	bot_check_drained(bot);
+}
+
+struct bot *bot_new(struct loop *loop, const struct config *cfg, struct store *store, char *err,
+                    size_t errlen)
+{
+	return bot_new_with_networks(loop, cfg, store, bot_networks, BOT_NETWORKS, err, errlen);
+}
+
+struct bot *bot_new_with_networks(struct loop *loop, const struct config *cfg, struct store *store,
+                                  const struct gateway_ops *const *networks, size_t network_count,
+                                  char *err, size_t errlen)
+{
+	struct bot *bot = xcalloc(1, sizeof(*bot));
+	struct gateway_host host = {.on_message = bot_on_message, .on_end = bot_on_end, .arg = bot};
+	const char *policy = config_get(cfg, "usher", "unknown_users");
+	const char *fallback = config_get(cfg, "usher", "default_person");
+	size_t i;
+
+	bot->loop = loop;
+	bot->cfg = cfg;
+	bot->store = store;
+	bot->people = people_new(cfg);
+	bot->gateways = xcalloc(network_count, sizeof(*bot->gateways));
+	bot->ended = xcalloc(network_count, sizeof(*bot->ended));
+	if (policy && strcmp(policy, "read-only") == 0)
+		bot->unknown = UNKNOWN_READ_ONLY;
+	else if (policy && strcmp(policy, "default") == 0)
+		bot->unknown = UNKNOWN_DEFAULT;
+	if (bot->unknown != UNKNOWN_REFUSE) {
+		bot->default_person = fallback ? people_by_name(bot->people, fallback) : NULL;
+		if (bot->default_person == NULL) {
+			snprintf(err, errlen,
+			         "[usher] unknown_users = %s needs default_person = NAME of a "
+			         "configured person",
+			         policy);
+			bot_free(bot);
+			return NULL;
+		}
+	}
+	bot->nlu = nlu_new(cfg, err, errlen);
+	if (bot->nlu == NULL) {
+		bot_free(bot);
+		return NULL;
+	}
+	for (i = 0; i < network_count; i++) {
+		struct gateway *gw;
+
+		if (!config_has_section(cfg, networks[i]->name))
+			continue;
+		gw = gateway_new(networks[i], loop, cfg, &host, err, errlen);
+		if (gw == NULL) {
+			bot_free(bot);
+			return NULL;
+		}
+		bot->gateways[bot->gateway_count++] = gw;
+	}
+	if (bot->gateway_count == 0) {
+		snprintf(err, errlen,
+		         "no chat network is configured: add a [console], [xmpp], [matrix] or "
+		         "[discord] section");
+		bot_free(bot);
+		return NULL;
+	}
+	return bot;
+}
+
+int bot_start(struct bot *bot, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < bot->gateway_count; i++) {
+		if (gateway_start(bot->gateways[i]) == -1) {
+			snprintf(err, errlen, "%s: cannot start", gateway_name(bot->gateways[i]));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void bot_reload(struct bot *bot)
+{
+	nlu_reload(bot->nlu);
+}
+
+struct gateway *bot_gateway(const struct bot *bot, const char *network)
+{
+	size_t i;
+
+	for (i = 0; i < bot->gateway_count; i++)
+		if (strcmp(gateway_name(bot->gateways[i]), network) == 0)
+			return bot->gateways[i];
+	return NULL;
+}
+
+void bot_free(struct bot *bot)
+{
+	size_t i;
+
+	if (bot == NULL)
+		return;
+	for (i = 0; i < bot->gateway_count; i++)
+		gateway_free(bot->gateways[i]);
+	if (bot->drain_timer)
+		loop_cancel_timer(bot->loop, bot->drain_timer);
+	nlu_free(bot->nlu);
+	people_free(bot->people);
+	free(bot->gateways);
+	free(bot->ended);
+	free(bot);
+}

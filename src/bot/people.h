@@ -1,0 +1,41 @@
+/*
+ * people: who is talking to usher.
+ *
+ * Built from the [person NAME] sections: a name, a role, the Seerr user the
+ * person acts as, and identities on each network (bare JIDs, Matrix user
+ * ids, Discord user ids, Telegram ids; on the console, the person's name).
+ * Lookups return borrowed pointers valid until people_free().
+ */
+#ifndef USHER_PEOPLE_H
+#define USHER_PEOPLE_H
+
+#include <stddef.h>
+
+struct config;
+struct people;
+
+enum person_role {
+	ROLE_MEMBER = 0,
+	ROLE_ADMIN,
+};
+
+struct person {
+	const char *name;
+	enum person_role role;
+	long seerr_user; /* 0 when not mapped */
+};
+
+/* Returns a new directory the caller frees with people_free(). The config
+ * was validated at load, so this cannot fail but for memory. */
+struct people *people_new(const struct config *cfg);
+void people_free(struct people *people);
+
+size_t people_count(const struct people *people);
+/* The person behind `sender` on `network`, or NULL for a stranger.
+ * XMPP senders match by bare JID (the resource is ignored, the domain and
+ * local part compared without case); other networks match exactly. */
+const struct person *people_find(const struct people *people, const char *network,
+                                 const char *sender);
+const struct person *people_by_name(const struct people *people, const char *name);
+
+#endif

@@ -1,0 +1,120 @@
+#include "gateway/gateway.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/util.h"
+
+struct gateway {
+	const struct gateway_ops *ops;
+	struct loop *loop;
+	struct gateway_host host;
+	void *impl;
+	bool started;
+};
+
+struct gateway *gateway_new(const struct gateway_ops *ops, struct loop *loop,
+                            const struct config *cfg, const struct gateway_host *host, char *err,
+                            size_t errlen)
+{
+	struct gateway *gw = xcalloc(1, sizeof(*gw));
+
+	gw->ops = ops;
+	gw->loop = loop;
+	gw->host = *host;
+	if (ops->init && ops->init(gw, cfg, err, errlen) == -1) {
+		if (ops->free_impl)
+			ops->free_impl(gw);
+		free(gw);
+		return NULL;
+	}
+	return gw;
+}
+
+void gateway_free(struct gateway *gw)
+{
+	if (gw == NULL)
+		return;
+	gateway_stop(gw);
+	if (gw->ops->free_impl)
+		gw->ops->free_impl(gw);
+	free(gw);
+}
+
+const char *gateway_name(const struct gateway *gw)
+{
+	return gw->ops->name;
+}
+
+int gateway_caps(const struct gateway *gw)
+{
+	return gw->ops->caps;
+}
+
+struct loop *gateway_loop(const struct gateway *gw)
+{
+	return gw->loop;
+}
+
+void *gateway_impl(const struct gateway *gw)
+{
+	return gw->impl;
+}
+
+void gateway_set_impl(struct gateway *gw, void *impl)
+{
+	gw->impl = impl;
+}
+
+void gateway_deliver(struct gateway *gw, const struct chat_msg *msg)
+{
+	if (gw->host.on_message)
+		gw->host.on_message(gw, msg, gw->host.arg);
+}
+
+void gateway_deliver_end(struct gateway *gw)
+{
+	if (gw->host.on_end)
+		gw->host.on_end(gw, gw->host.arg);
+}
+
+int gateway_start(struct gateway *gw)
+{
+	if (gw->started)
+		return 0;
+	if (gw->ops->start && gw->ops->start(gw) == -1)
+		return -1;
+	gw->started = true;
+	return 0;
+}
+
+void gateway_stop(struct gateway *gw)
+{
+	if (!gw->started)
+		return;
+	gw->started = false;
+	if (gw->ops->stop)
+		gw->ops->stop(gw);
+}
+
+int gateway_send(struct gateway *gw, const char *room, const struct chat_out *out,
+                 gateway_done_cb *done, void *arg)
+{
+	return gw->ops->send(gw, room, out, done, arg);
+}
+
+int gateway_edit(struct gateway *gw, const char *room, const char *msg_id,
+                 const struct chat_out *out, gateway_done_cb *done, void *arg)
+{
+	if (!(gw->ops->caps & GATEWAY_CAN_EDIT) || gw->ops->edit == NULL)
+		return -1;
+	return gw->ops->edit(gw, room, msg_id, out, done, arg);
+}
+
+int gateway_react(struct gateway *gw, const char *room, const char *msg_id, const char *emoji,
+                  gateway_done_cb *done, void *arg)
+{
+	if (!(gw->ops->caps & GATEWAY_CAN_REACT) || gw->ops->react == NULL)
+		return -1;
+	return gw->ops->react(gw, room, msg_id, emoji, done, arg);
+}

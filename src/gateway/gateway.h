@@ -1,0 +1,112 @@
+/*
+ * gateway: the one interface every chat network implements.
+ *
+ * A gateway turns its network's events into struct chat_msg for the bot and
+ * carries the bot's replies back: send, edit (for progress messages), react.
+ * Each network is one file with one `const struct gateway_ops` table; the
+ * bot never asks which network it talks to, only what the gateway can do
+ * (gateway_caps).
+ *
+ * Sending is asynchronous: the network assigns the message id later, and the
+ * completion callback runs exactly once, never from inside the call to
+ * gateway_send()/gateway_edit(), and never after gateway_free().
+ */
+#ifndef USHER_GATEWAY_H
+#define USHER_GATEWAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct loop;
+struct config;
+struct gateway;
+
+/* An incoming message. All strings are borrowed and valid only while the
+ * on_message callback runs; copy what must outlive it. */
+struct chat_msg {
+	const char *network;     /* "console", "xmpp", "matrix", "discord" */
+	const char *room;        /* where to answer: DM id, MUC JID, room id, channel id */
+	const char *sender;      /* network identity: JID, @user:server, Discord id */
+	const char *sender_name; /* display name, for addressing people in rooms */
+	const char *text;        /* the message as typed (UTF-8, may be hostile) */
+	const char *msg_id;      /* network message id, NULL when the network has none */
+	const char *reply_to;    /* id of the message this one answers, or NULL */
+	bool direct;             /* a one-to-one conversation */
+	bool addressed;          /* mentions usher, replies to usher, or uses the prefix */
+};
+
+/* An outgoing message. Strings are borrowed for the duration of the call. */
+struct chat_out {
+	const char *text;      /* plain text, always present */
+	const char *html;      /* richer form where the network has one, or NULL */
+	const char *reply_to;  /* quote/thread under this message id, or NULL */
+	const char *mention;   /* sender id to mention (ping), or NULL */
+	const char *image_url; /* poster, sent natively where possible, or NULL */
+};
+
+enum gateway_caps {
+	GATEWAY_CAN_EDIT = 1 << 0,
+	GATEWAY_CAN_REACT = 1 << 1,
+	GATEWAY_CAN_HTML = 1 << 2,
+};
+
+/* status 0: delivered, and msg_id (borrowed for the call) names the new
+ * message where the network has ids; -1: not delivered, `error` says why. */
+typedef void gateway_done_cb(void *arg, int status, const char *msg_id, const char *error);
+
+/* What the gateway calls on the bot. Callbacks run on the loop. */
+struct gateway_host {
+	void (*on_message)(struct gateway *gw, const struct chat_msg *msg, void *arg);
+	/* The network will send no more messages (console at end of input). */
+	void (*on_end)(struct gateway *gw, void *arg);
+	void *arg;
+};
+
+struct gateway_ops {
+	const char *name;
+	int caps; /* enum gateway_caps */
+	/* Reads its config section and prepares; returns 0 or -1 with `err`. */
+	int (*init)(struct gateway *gw, const struct config *cfg, char *err, size_t errlen);
+	int (*start)(struct gateway *gw);
+	void (*stop)(struct gateway *gw);
+	int (*send)(struct gateway *gw, const char *room, const struct chat_out *out,
+	            gateway_done_cb *done, void *arg);
+	int (*edit)(struct gateway *gw, const char *room, const char *msg_id,
+	            const struct chat_out *out, gateway_done_cb *done, void *arg);
+	int (*react)(struct gateway *gw, const char *room, const char *msg_id, const char *emoji,
+	             gateway_done_cb *done, void *arg);
+	void (*free_impl)(struct gateway *gw);
+};
+
+/* The generic part every gateway shares; `impl` belongs to the network's
+ * file. Returns a new gateway the caller frees with gateway_free(), or NULL
+ * with `err` filled. `loop` and `host` are borrowed and must outlive it. */
+struct gateway *gateway_new(const struct gateway_ops *ops, struct loop *loop,
+                            const struct config *cfg, const struct gateway_host *host, char *err,
+                            size_t errlen);
+void gateway_free(struct gateway *gw);
+
+const char *gateway_name(const struct gateway *gw);
+int gateway_caps(const struct gateway *gw);
+struct loop *gateway_loop(const struct gateway *gw);
+void *gateway_impl(const struct gateway *gw);
+void gateway_set_impl(struct gateway *gw, void *impl);
+/* For the network's file: hands a message or the end to the bot. */
+void gateway_deliver(struct gateway *gw, const struct chat_msg *msg);
+void gateway_deliver_end(struct gateway *gw);
+
+int gateway_start(struct gateway *gw);
+void gateway_stop(struct gateway *gw);
+/* These return -1 without calling `done` when the network cannot do it
+ * (edit and react are optional: see gateway_caps). */
+int gateway_send(struct gateway *gw, const char *room, const struct chat_out *out,
+                 gateway_done_cb *done, void *arg);
+int gateway_edit(struct gateway *gw, const char *room, const char *msg_id,
+                 const struct chat_out *out, gateway_done_cb *done, void *arg);
+int gateway_react(struct gateway *gw, const char *room, const char *msg_id, const char *emoji,
+                  gateway_done_cb *done, void *arg);
+
+/* The networks usher knows. */
+extern const struct gateway_ops console_gateway_ops;
+
+#endif

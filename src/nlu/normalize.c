@@ -1,0 +1,413 @@
+#include "nlu/normalize.h"
+
+#include <string.h>
+
+/* Chat shorthand spelled out before matching, so the grammar names each
+ * word once. Only whole words are replaced; titles are copied from the
+ * original text, so a replacement never changes what a person asked for. */
+static const struct {
+	const char *from, *to;
+} shorthand[] = {
+	{"pls", "please"},     {"plz", "please"},     {"plss", "please"},   {"plzz", "please"},
+	{"pleas", "please"},   {"pleaze", "please"},  {"pleeease", "please"}, {"pleease", "please"},
+	{"thx", "thanks"},     {"thnx", "thanks"},    {"thanx", "thanks"},  {"ty", "thanks"},
+	{"tysm", "thanks"},    {"tks", "thanks"},     {"u", "you"},         {"ur", "your"},
+	{"r", "are"},          {"dl", "download"},    {"dling", "downloading"},
+	{"dled", "downloaded"}, {"wanna", "want to"}, {"gonna", "going to"}, {"gimme", "give me"},
+	{"lemme", "let me"},   {"nvm", "never mind"}, {"nvmd", "never mind"}, {"nm", "never mind"},
+	{"im", "i'm"},         {"whats", "what's"},   {"wats", "what's"},   {"wat's", "what's"},
+	{"wat", "what"},       {"hows", "how's"},     {"dont", "don't"},    {"cant", "can't"},
+	{"ive", "i've"},       {"isnt", "isn't"},     {"whens", "when's"},  {"wheres", "where's"},
+	{"thats", "that's"},   {"ep", "episode"},     {"eps", "episodes"},  {"szn", "season"},
+	{"k", "ok"},           {"kk", "ok"},          {"okey", "okay"},     {"rn", "right now"},
+	{"pl0x", "please"},    {"tho", "though"},     {"d'you", "do you"},  {"doesnt", "doesn't"},
+	{"didnt", "didn't"},   {"hasnt", "hasn't"},   {"id", "i'd"},        {"youre", "you're"},
+};
+
+size_t
+normalize_utf8_decode(const unsigned char *s, size_t len, int32_t *cp)
+{
+	unsigned char c = s[0];
+	size_t n, i;
+	int32_t v, min;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xC2 && c <= 0xDF) {
+		n = 2, v = c & 0x1F, min = 0x80;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		n = 3, v = c & 0x0F, min = 0x800;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 4, v = c & 0x07, min = 0x10000;
+	} else {
+		*cp = -1;
+		return 1;
+	}
+	if (len < n) {
+		*cp = -1;
+		return 1;
+	}
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80) {
+			*cp = -1;
+			return 1;
+		}
+		v = (v << 6) | (s[i] & 0x3F);
+	}
+	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
+		*cp = -1;
+		return 1;
+	}
+	*cp = v;
+	return n;
+}
+
+static size_t
+utf8_encode(int32_t cp, char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xC0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xE0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		out[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	out[0] = (char)(0xF0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	out[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+size_t
+normalize_utf8_copy(char *dst, size_t size, const char *src, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i = 0, o = 0;
+
+	if (size == 0)
+		return 0;
+	while (i < len) {
+		int32_t cp;
+		size_t n = normalize_utf8_decode(s + i, len - i, &cp);
+		char enc[4];
+		size_t k;
+
+		i += n;
+		if (cp == 0)
+			continue;
+		if (cp < 0)
+			cp = 0xFFFD;
+		k = utf8_encode(cp, enc);
+		if (o + k >= size)
+			break;
+		memcpy(dst + o, enc, k);
+		o += k;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+/* Same-length lower-casing: every mapping here keeps the UTF-8 length, so
+ * the output stays byte-for-byte parallel to what the table saw. The
+ * grammar matches caselessly as well, which covers every other script. */
+static int32_t
+fold(int32_t cp)
+{
+	if (cp >= 'A' && cp <= 'Z')
+		return cp + 32;
+	if (cp < 0xC0)
+		return cp;
+	if (cp <= 0xDE)
+		return cp == 0xD7 ? cp : cp + 32;
+	if (cp >= 0x100 && cp <= 0x137)
+		return cp | 1;
+	if (cp >= 0x139 && cp <= 0x148)
+		return (cp & 1) ? cp + 1 : cp;
+	if (cp >= 0x14A && cp <= 0x177)
+		return cp | 1;
+	if (cp == 0x178)
+		return 0xFF;
+	if (cp >= 0x179 && cp <= 0x17E)
+		return (cp & 1) ? cp + 1 : cp;
+	if (cp >= 0x391 && cp <= 0x3AB && cp != 0x3A2)
+		return cp + 32;
+	if (cp >= 0x410 && cp <= 0x42F)
+		return cp + 32;
+	if (cp >= 0x400 && cp <= 0x40F)
+		return cp + 0x50;
+	return cp;
+}
+
+enum cclass { C_CHAR, C_SPACE, C_SKIP, C_YES, C_NO, C_EMOJI };
+
+static enum cclass
+classify(int32_t cp, int32_t *mapped)
+{
+	*mapped = cp;
+	if (cp == 0)
+		return C_SKIP;
+	if (cp <= 0x20 || (cp >= 0x7F && cp <= 0xA0) || cp == 0x1680 ||
+	    (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+	    cp == 0x205F || cp == 0x3000)
+		return C_SPACE;
+	if ((cp >= 0x200B && cp <= 0x200D) || cp == 0x2060 || cp == 0xFEFF ||
+	    (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0x1F3FB && cp <= 0x1F3FF) ||
+	    (cp >= 0xE0000 && cp <= 0xE007F))
+		return C_SKIP;
+	switch (cp) {
+	case 0x2018: case 0x2019: case 0x201A: case 0x201B: case 0x2032: case 0x02BC:
+	case 0x60: case 0xB4:
+		*mapped = '\'';
+		return C_CHAR;
+	case 0x201C: case 0x201D: case 0x201E: case 0x201F: case 0x2033: case 0xAB: case 0xBB:
+		*mapped = '"';
+		return C_CHAR;
+	case 0x2212: case 0xFE58: case 0xFE63: case 0xFF0D:
+		*mapped = '-';
+		return C_CHAR;
+	case 0x2026:
+		*mapped = '.';
+		return C_CHAR;
+	case 0x1F44D: case 0x1F44C: case 0x2705: case 0x2714: case 0x2611: case 0x1F197:
+	case 0x1F646: case 0x1F919:
+		return C_YES;
+	case 0x1F44E: case 0x274C: case 0x2716: case 0x1F645: case 0x1F6AB: case 0x26D4:
+	case 0x274E:
+		return C_NO;
+	}
+	if (cp >= 0x2010 && cp <= 0x2015) {
+		*mapped = '-';
+		return C_CHAR;
+	}
+	if ((cp >= 0x1F000 && cp <= 0x1FAFF) || (cp >= 0x2600 && cp <= 0x27BF) ||
+	    (cp >= 0x2B00 && cp <= 0x2BFF) || (cp >= 0x2300 && cp <= 0x23FF) || cp == 0x3030 ||
+	    cp == 0x303D)
+		return C_EMOJI;
+	*mapped = fold(cp);
+	return C_CHAR;
+}
+
+/* Appends k bytes that came from input span [from, to). */
+static int
+emit(struct normalized *n, const char *bytes, size_t k, size_t from, size_t to)
+{
+	size_t i;
+
+	if (n->len + k > NORMALIZE_MAX) {
+		n->too_long = true;
+		return -1;
+	}
+	for (i = 0; i < k; i++) {
+		n->text[n->len] = bytes[i];
+		n->from[n->len] = (uint16_t)from;
+		n->to[n->len] = (uint16_t)to;
+		n->len++;
+	}
+	n->text[n->len] = '\0';
+	return 0;
+}
+
+static int
+is_collapsible(char c)
+{
+	return c == '?' || c == '!' || c == '.' || c == ',' || c == '-' || c == ':' || c == ';' ||
+	       c == '~' || c == '*' || c == '_' || c == '=';
+}
+
+/* Pass one: characters. Spaces, quotes, dashes, emoji, case, punctuation. */
+static void
+pass_chars(const unsigned char *s, size_t len, struct normalized *n)
+{
+	size_t i = 0;
+	int space = 0;
+
+	if (len > NORMALIZE_INPUT_MAX) {
+		n->too_long = true;
+		len = NORMALIZE_INPUT_MAX;
+	}
+	while (i < len) {
+		int32_t cp, m;
+		size_t start = i, k;
+		enum cclass cls;
+		char enc[4];
+
+		i += normalize_utf8_decode(s + i, len - i, &cp);
+		if (cp < 0)
+			cp = 0xFFFD;
+		cls = classify(cp, &m);
+		if (cls == C_SKIP)
+			continue;
+		if (cls == C_SPACE || cls == C_EMOJI) {
+			space = 1;
+			continue;
+		}
+		if (space && n->len > 0 && emit(n, " ", 1, start, start) < 0)
+			return;
+		space = 0;
+		if (cls == C_YES || cls == C_NO) {
+			const char *tok = cls == C_YES ? ":yes:" : ":no:";
+			if (n->len > 0 && n->text[n->len - 1] != ' ' &&
+			    emit(n, " ", 1, start, start) < 0)
+				return;
+			if (emit(n, tok, strlen(tok), start, i) < 0)
+				return;
+			space = 1;
+			continue;
+		}
+		if (m < 0x80 && is_collapsible((char)m) && n->len > 0 &&
+		    n->text[n->len - 1] == (char)m) {
+			n->to[n->len - 1] = (uint16_t)i;
+			continue;
+		}
+		if ((m == '?' || m == '!' || m == '.') && n->len > 0 &&
+		    (n->text[n->len - 1] == '?' || n->text[n->len - 1] == '!' ||
+		     (n->text[n->len - 1] == '.' && m != '.'))) {
+			/* "?!?" and "!!?" say one thing: a question if any '?'. */
+			if (m == '?')
+				n->text[n->len - 1] = '?';
+			n->to[n->len - 1] = (uint16_t)i;
+			continue;
+		}
+		k = utf8_encode(m, enc);
+		if (emit(n, enc, k, start, i) < 0)
+			return;
+	}
+}
+
+static int
+is_word_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '\'' || c >= 0x80;
+}
+
+/* Length of a leading address to the bot at `t` (0 when none): "<@123>",
+ * "@usher:example.org", "usher:", "hey usher,". */
+static size_t
+address_len(const char *t, size_t len)
+{
+	static const char *greet[] = {"hey ", "hi ", "hello ", "yo ", "ok ", "okay ", "oi ", "dear "};
+	size_t p = 0, g;
+
+	if (len >= 3 && t[0] == '<' && t[1] == '@') {
+		p = 2;
+		if (p < len && (t[p] == '!' || t[p] == '&'))
+			p++;
+		while (p < len && t[p] >= '0' && t[p] <= '9')
+			p++;
+		if (p < len && t[p] == '>')
+			p++;
+		else
+			return 0;
+	} else if (t[0] == '@') {
+		while (p < len && t[p] != ' ')
+			p++;
+	} else {
+		for (g = 0; g < sizeof(greet) / sizeof(greet[0]); g++) {
+			size_t gl = strlen(greet[g]);
+			if (len > gl && strncmp(t, greet[g], gl) == 0) {
+				p = gl;
+				break;
+			}
+			if (len > gl && strncmp(t, greet[g], gl - 1) == 0 && t[gl - 1] == ',' &&
+			    t[gl] == ' ') {
+				p = gl + 1;
+				break;
+			}
+		}
+		if (len - p >= 5 && strncmp(t + p, "usher", 5) == 0 &&
+		    (len - p == 5 || !is_word_byte((unsigned char)t[p + 5])))
+			p += 5;
+		else
+			return 0;
+	}
+	while (p < len && (t[p] == ' ' || t[p] == ',' || t[p] == ':' || t[p] == '!'))
+		p++;
+	return p;
+}
+
+/* Pass two: words. The bot's address, then shorthand. */
+static void
+pass_words(const struct normalized *in, struct normalized *out)
+{
+	const char *t = in->text;
+	size_t len = in->len, p = 0, a, guard;
+
+	for (guard = 0; guard < 4 && p < len; guard++) {
+		a = address_len(t + p, len - p);
+		if (a == 0)
+			break;
+		p += a;
+	}
+	while (p < len) {
+		size_t w = p, r, k;
+
+		if (!is_word_byte((unsigned char)t[p])) {
+			if (t[p] == ' ' && (out->len == 0 || out->text[out->len - 1] == ' ')) {
+				p++;
+				continue;
+			}
+			if (emit(out, t + p, 1, in->from[p], in->to[p]) < 0)
+				return;
+			p++;
+			continue;
+		}
+		while (w < len && is_word_byte((unsigned char)t[w]))
+			w++;
+		k = w - p;
+		for (r = 0; r < sizeof(shorthand) / sizeof(shorthand[0]); r++) {
+			if (strlen(shorthand[r].from) == k && memcmp(shorthand[r].from, t + p, k) == 0)
+				break;
+		}
+		if (r < sizeof(shorthand) / sizeof(shorthand[0])) {
+			if (emit(out, shorthand[r].to, strlen(shorthand[r].to), in->from[p],
+				 in->to[w - 1]) < 0)
+				return;
+		} else {
+			size_t i;
+			for (i = p; i < w; i++) {
+				if (emit(out, t + i, 1, in->from[i], in->to[i]) < 0)
+					return;
+			}
+		}
+		p = w;
+	}
+	while (out->len > 0 && out->text[out->len - 1] == ' ')
+		out->text[--out->len] = '\0';
+}
+
+int
+normalize_text(const char *src, size_t len, struct normalized *out)
+{
+	struct normalized tmp;
+
+	tmp.len = 0;
+	tmp.too_long = false;
+	tmp.text[0] = '\0';
+	pass_chars((const unsigned char *)src, len, &tmp);
+	out->len = 0;
+	out->too_long = tmp.too_long;
+	out->text[0] = '\0';
+	pass_words(&tmp, out);
+	return out->too_long ? -1 : 0;
+}
+
+void
+normalize_span(const struct normalized *n, size_t start, size_t end, size_t *src_start,
+	       size_t *src_end)
+{
+	*src_start = n->from[start];
+	*src_end = n->to[end - 1];
+	if (*src_end < *src_start)
+		*src_end = *src_start;
+}

@@ -1,0 +1,677 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "core/http.h"
+#include "core/loop.h"
+
+/* The fake server (tests/fakes/fakehttp.py) runs for the whole group. */
+static pid_t fake_pid = -1;
+static int fake_port;
+
+struct fx {
+	struct loop *loop;
+	struct http *http;
+};
+
+static uint64_t
+real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+stop_fake(void)
+{
+	int status;
+
+	if (fake_pid <= 0)
+		return;
+	kill(fake_pid, SIGTERM);
+	for (int i = 0; i < 100; i++) {
+		if (waitpid(fake_pid, &status, WNOHANG) == fake_pid) {
+			fake_pid = -1;
+			return;
+		}
+		usleep(50 * 1000);
+	}
+	kill(fake_pid, SIGKILL);
+	waitpid(fake_pid, &status, 0);
+	fake_pid = -1;
+}
+
+/* Starts the fake and reads "LISTENING <port>" within 15 s. */
+static int
+group_setup(void **state)
+{
+	int out[2];
+	char line[64];
+	size_t len = 0;
+	uint64_t deadline = real_ms() + 15000;
+
+	(void)state;
+	if (pipe(out) == -1)
+		return -1;
+	if ((fake_pid = fork()) == -1)
+		return -1;
+	if (fake_pid == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		close(out[0]);
+		close(out[1]);
+		execl(USHER_PYTHON, USHER_PYTHON, USHER_TESTS_DIR "/fakes/fakehttp.py",
+		      "--scenario", USHER_TESTS_DIR "/unit/http_fake.json", "--port", "0",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	while (len < sizeof(line) - 1 && real_ms() < deadline) {
+		struct pollfd p = {.fd = out[0], .events = POLLIN};
+		ssize_t n;
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		if ((n = read(out[0], line + len, 1)) <= 0)
+			break;
+		if (line[len] == '\n')
+			break;
+		len++;
+	}
+	line[len] = '\0';
+	close(out[0]);
+	if (sscanf(line, "LISTENING %d", &fake_port) != 1) {
+		fprintf(stderr, "fake server did not start: '%s'\n", line);
+		stop_fake();
+		return -1;
+	}
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	stop_fake();
+	return 0;
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (f == NULL || (f->loop = loop_new()) == NULL)
+		return -1;
+	f->http = http_new(f->loop);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	http_free(f->http);
+	loop_free(f->loop);
+	free(f);
+	return 0;
+}
+
+static char *
+url(const char *path)
+{
+	static char buf[8][128];
+	static int next;
+	char *u = buf[next++ % 8];
+
+	snprintf(u, sizeof(buf[0]), "http://127.0.0.1:%d%s", fake_port, path);
+	return u;
+}
+
+/* What one call saw; `calls` must end at exactly 1. */
+struct result {
+	int calls;
+	enum http_result result;
+	long status;
+	char body[512];
+	size_t body_len;
+	char error[256];
+	char x_test[64];
+	char json_err[256];
+	json_t *json;
+	bool *in_start;
+	bool called_inside_start;
+};
+
+static void
+on_done(const struct http_response *resp, void *arg)
+{
+	struct result *r = arg;
+	const char *h;
+
+	r->calls++;
+	if (r->in_start != NULL && *r->in_start)
+		r->called_inside_start = true;
+	r->result = resp->result;
+	r->status = resp->status;
+	r->body_len = resp->body_len;
+	snprintf(r->body, sizeof(r->body), "%s", resp->body);
+	snprintf(r->error, sizeof(r->error), "%s", resp->error ? resp->error : "");
+	if ((h = http_response_header(resp, "x-test")) != NULL)
+		snprintf(r->x_test, sizeof(r->x_test), "%s", h);
+	if (r->json)
+		json_decref(r->json);
+	r->json = http_response_json(resp, r->json_err, sizeof(r->json_err));
+}
+
+static void
+result_clear(struct result *r)
+{
+	json_decref(r->json);
+	r->json = NULL;
+}
+
+/* Runs the loop until *calls reaches `want` or `timeout_ms` passes. */
+static void
+run_until(struct fx *f, const int *calls, int want, uint64_t timeout_ms)
+{
+	uint64_t deadline = real_ms() + timeout_ms;
+
+	while (*calls < want && real_ms() < deadline)
+		assert_true(loop_run_once(f->loop, 50) >= 0);
+}
+
+static void
+run_for(struct fx *f, uint64_t ms)
+{
+	uint64_t deadline = real_ms() + ms;
+
+	while (real_ms() < deadline)
+		assert_true(loop_run_once(f->loop, 20) >= 0);
+}
+
+static struct http_call *
+get(struct fx *f, const char *path, struct result *r)
+{
+	struct http_opts o = {.url = url(path)};
+
+	return http_start(f->http, &o, on_done, r);
+}
+
+static void
+test_get_ok(void **state)
+{
+	struct fx *f = *state;
+	struct result r = {0};
+
+	assert_non_null(get(f, "/hello", &r));
+	assert_int_equal(http_in_flight(f->http), 1);
+	run_until(f, &r.calls, 1, 10000);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.result, HTTP_OK);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.error, "");
+	assert_string_equal(r.x_test, "yes");
+	assert_non_null(strstr(r.body, "\"world\""));
+	assert_int_equal(r.body_len, strlen(r.body));
+	assert_non_null(r.json);
+	assert_string_equal(json_string_value(json_object_get(r.json, "hello")), "world");
+	assert_int_equal(http_in_flight(f->http), 0);
+	/* Exactly once: more iterations call nothing back. */
+	run_for(f, 200);
+	assert_int_equal(r.calls, 1);
+	result_clear(&r);
+}
+
+static const char *
+json_header(json_t *headers, const char *name)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(headers, k, v)
+	{
+		if (strcasecmp(k, name) == 0)
+			return json_string_value(v);
+	}
+	return NULL;
+}
+
+/* Returns the recorded requests (a new reference). */
+static json_t *
+fake_requests(struct fx *f)
+{
+	struct result r = {0};
+	json_t *reqs;
+
+	get(f, "/__fake/requests", &r);
+	run_until(f, &r.calls, 1, 10000);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.status, 200);
+	assert_non_null(r.json);
+	assert_true(json_is_array(r.json));
+	reqs = r.json;
+	return reqs;
+}
+
+static void
+test_post_json(void **state)
+{
+	struct fx *f = *state;
+	struct result r = {0};
+	const char *headers[] = {"X-Api-Key: s3cret", NULL};
+	json_t *body = json_pack("{s:s, s:i}", "title", "Amélie", "year", 2001);
+	json_t *reqs, *req, *found = NULL;
+	size_t i;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/echo");
+	assert_non_null(
+	    http_start_json(f->http, "POST", url(path), headers, body, NULL, on_done, &r));
+	/* Everything was copied: the caller's copies may go now. */
+	json_decref(body);
+	memset(path, 0, sizeof(path));
+	run_until(f, &r.calls, 1, 10000);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.result, HTTP_OK);
+	assert_int_equal(r.status, 201);
+	result_clear(&r);
+
+	reqs = fake_requests(f);
+	json_array_foreach(reqs, i, req)
+	{
+		if (strcmp(json_string_value(json_object_get(req, "path")), "/echo") == 0)
+			found = req;
+	}
+	assert_non_null(found);
+	assert_string_equal(json_string_value(json_object_get(found, "method")), "POST");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(found, "json"), "title")), "Amélie");
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(found, "json"), "year")), 2001);
+	assert_string_equal(json_header(json_object_get(found, "headers"), "Content-Type"),
+	                    "application/json");
+	assert_string_equal(json_header(json_object_get(found, "headers"), "Accept"),
+	                    "application/json");
+	assert_string_equal(json_header(json_object_get(found, "headers"), "X-Api-Key"), "s3cret");
+	json_decref(reqs);
+}
+
+static void
+test_status_500_is_ok(void **state)
+{
+	struct fx *f = *state;
+	struct result r = {0};
+
+	get(f, "/fail", &r);
+	run_until(f, &r.calls, 1, 10000);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.result, HTTP_OK);
+	assert_int_equal(r.status, 500);
+	assert_non_null(strstr(r.body, "boom"));
+	result_clear(&r);
+}
+
+static void
+test_never_calls_back_inside_start(void **state)
+{
+	struct fx *f = *state;
+	bool in_start = false;
+	const char *bad[] = {"http://[::1", "ftp://127.0.0.1/x", "", "http://127.0.0.1:99999/"};
+	struct result r[4] = {0};
+	struct http_opts o = {0};
+	int total = 0;
+
+	for (int i = 0; i < 4; i++) {
+		r[i].in_start = &in_start;
+		o.url = bad[i];
+		in_start = true;
+		assert_non_null(http_start(f->http, &o, on_done, &r[i]));
+		in_start = false;
+		assert_int_equal(r[i].calls, 0);
+	}
+	o.url = NULL;
+	{
+		struct result nourl = {.in_start = &in_start};
+		in_start = true;
+		http_start(f->http, &o, on_done, &nourl);
+		in_start = false;
+		run_until(f, &nourl.calls, 1, 5000);
+		assert_int_equal(nourl.calls, 1);
+		assert_int_equal(nourl.result, HTTP_ERR_OTHER);
+		result_clear(&nourl);
+	}
+	for (int i = 0; i < 4; i++) {
+		run_until(f, &r[i].calls, 1, 5000);
+		total += r[i].calls;
+		assert_int_equal(r[i].calls, 1);
+		assert_false(r[i].called_inside_start);
+		assert_int_not_equal(r[i].result, HTTP_OK);
+		assert_true(strlen(r[i].error) > 0);
+		assert_null(r[i].json);
+		assert_non_null(strstr(r[i].json_err, "no response"));
+	}
+	assert_int_equal(total, 4);
+	assert_int_equal(r[0].result, HTTP_ERR_OTHER);
+	assert_int_equal(r[1].result, HTTP_ERR_OTHER);
+	assert_int_equal(http_in_flight(f->http), 0);
+}
+
+static void
+test_cancel_before_completion(void **state)
+{
+	struct fx *f = *state;
+	struct result slow = {0}, bad = {0}, ok = {0};
+	struct http_opts o = {.url = "http://[::1"};
+	struct http_call *c;
+
+	c = get(f, "/slow", &slow);
+	assert_true(loop_run_once(f->loop, 50) >= 0);
+	http_cancel(c);
+	/* An immediate failure can be cancelled too. */
+	http_cancel(http_start(f->http, &o, on_done, &bad));
+	assert_int_equal(http_in_flight(f->http), 0);
+	get(f, "/hello", &ok);
+	run_until(f, &ok.calls, 1, 10000);
+	/* Well past the slow route's 500 ms delay. */
+	run_for(f, 900);
+	assert_int_equal(ok.calls, 1);
+	assert_int_equal(slow.calls, 0);
+	assert_int_equal(bad.calls, 0);
+	assert_int_equal(http_in_flight(f->http), 0);
+	http_cancel(NULL);
+	result_clear(&ok);
+}
+
+struct pair {
+	struct http_call *other;
+	int calls;
+	int other_calls;
+};
+
+static void
+on_cancel_other(const struct http_response *resp, void *arg)
+{
+	struct pair *p = arg;
+
+	(void)resp;
+	p->calls++;
+	http_cancel(p->other);
+}
+
+static void
+test_cancel_from_callback(void **state)
+{
+	struct fx *f = *state;
+	struct pair a = {0}, b = {0};
+	struct http_opts o = {.url = url("/hello")};
+	struct http_call *ca, *cb;
+
+	/* Each cancels the other: whichever finishes first (perhaps in the
+	 * same round) must be the only one called back. */
+	ca = http_start(f->http, &o, on_cancel_other, &a);
+	cb = http_start(f->http, &o, on_cancel_other, &b);
+	a.other = cb;
+	b.other = ca;
+	run_until(f, &a.calls, 1, 10000);
+	if (a.calls == 0)
+		run_until(f, &b.calls, 1, 10000);
+	run_for(f, 300);
+	assert_int_equal(a.calls + b.calls, 1);
+	assert_int_equal(http_in_flight(f->http), 0);
+}
+
+static void
+test_timeout(void **state)
+{
+	struct fx *f = *state;
+	struct result r = {0};
+	struct http_opts o = {.url = url("/stall"), .timeout_ms = 300};
+	uint64_t start = real_ms();
+
+	http_start(f->http, &o, on_done, &r);
+	run_until(f, &r.calls, 1, 10000);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.result, HTTP_ERR_TIMEOUT);
+	assert_string_equal(r.error, "timed out after 300 ms");
+	assert_true(real_ms() - start >= 250);
+	assert_true(real_ms() - start < 3000);
+}
+
+static void
+test_body_cap(void **state)
+{
+	struct fx *f = *state;
+	struct result r = {0}, whole = {0};
+	struct http_opts o = {.url = url("/big"), .max_body = 1000000};
+
+	http_start(f->http, &o, on_done, &r);
+	run_until(f, &r.calls, 1, 20000);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.result, HTTP_ERR_TOO_LARGE);
+	assert_string_equal(r.error, "response larger than 1000000 bytes");
+	/* The default cap (8 MiB) lets the same body through. */
+	o.max_body = 0;
+	http_start(f->http, &o, on_done, &whole);
+	run_until(f, &whole.calls, 1, 20000);
+	assert_int_equal(whole.result, HTTP_OK);
+	assert_int_equal(whole.body_len, 2000000);
+	result_clear(&whole);
+}
+
+static void
+test_connection_refused(void **state)
+{
+	struct fx *f = *state;
+	struct result r = {0};
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	char u[64];
+
+	/* A port the kernel just handed out and nobody listens on. */
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &len), 0);
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/", ntohs(sa.sin_port));
+	{
+		struct http_opts o = {.url = u};
+		http_start(f->http, &o, on_done, &r);
+	}
+	run_until(f, &r.calls, 1, 10000);
+	close(s);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.result, HTTP_ERR_CONNECT);
+	assert_string_equal(r.error, "connection refused");
+}
+
+static void
+test_dropped_connection(void **state)
+{
+	struct fx *f = *state;
+	struct result r = {0};
+
+	get(f, "/drop", &r);
+	run_until(f, &r.calls, 1, 10000);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.result, HTTP_ERR_CONNECT);
+	assert_string_equal(r.error, "connection closed without a response");
+}
+
+static void
+test_json_errors(void **state)
+{
+	struct fx *f = *state;
+	struct result bad = {0}, html = {0};
+	struct http_response hand = {.result = HTTP_OK, .status = 200, .body = "  ", .body_len = 2};
+	char err[128];
+
+	get(f, "/malformed", &bad);
+	get(f, "/html", &html);
+	run_until(f, &bad.calls, 1, 10000);
+	run_until(f, &html.calls, 1, 10000);
+	assert_int_equal(bad.result, HTTP_OK);
+	assert_int_equal(bad.status, 200);
+	assert_null(bad.json);
+	assert_non_null(strstr(bad.json_err, "malformed JSON"));
+	assert_int_equal(html.status, 502);
+	assert_null(html.json);
+	assert_string_equal(html.json_err, "expected JSON, got an HTML page (status 502)");
+	/* A response built by hand: no headers, and an empty body. */
+	assert_null(http_response_header(&hand, "Content-Type"));
+	assert_null(http_response_json(&hand, err, sizeof(err)));
+	assert_string_equal(err, "empty response (status 200)");
+	hand.body = "[1,2]";
+	hand.body_len = 5;
+	{
+		json_t *v = http_response_json(&hand, err, sizeof(err));
+		assert_non_null(v);
+		assert_int_equal(json_array_size(v), 2);
+		json_decref(v);
+	}
+}
+
+static void
+test_cookie_jar(void **state)
+{
+	struct fx *f = *state;
+	struct result login = {0}, me = {0}, anon = {0};
+	struct http_opts o = {.method = "POST", .cookie_jar_id = "qbt"};
+	json_t *reqs, *req;
+	const char *cookie_me = NULL;
+	bool anon_had_cookie = false;
+	size_t i;
+
+	o.url = url("/login");
+	http_start(f->http, &o, on_done, &login);
+	run_until(f, &login.calls, 1, 10000);
+	assert_int_equal(login.status, 200);
+	o.method = NULL;
+	o.url = url("/whoami?who=me");
+	http_start(f->http, &o, on_done, &me);
+	run_until(f, &me.calls, 1, 10000);
+	get(f, "/whoami?who=anon", &anon);
+	run_until(f, &anon.calls, 1, 10000);
+	result_clear(&me);
+	result_clear(&anon);
+
+	reqs = fake_requests(f);
+	json_array_foreach(reqs, i, req)
+	{
+		json_t *q = json_object_get(req, "query");
+		json_t *who = json_array_get(json_object_get(q, "who"), 0);
+		const char *c = json_header(json_object_get(req, "headers"), "Cookie");
+		if (who == NULL)
+			continue;
+		if (strcmp(json_string_value(who), "me") == 0)
+			cookie_me = c;
+		else if (c != NULL)
+			anon_had_cookie = true;
+	}
+	assert_non_null(cookie_me);
+	assert_non_null(strstr(cookie_me, "SID=s3ss10n"));
+	assert_false(anon_had_cookie);
+	json_decref(reqs);
+}
+
+#define PARALLEL 1000
+
+static void
+test_parallel_1000(void **state)
+{
+	struct fx *f = *state;
+	static struct result r[PARALLEL];
+	int done = 0, ok = 0, ones = 0;
+	uint64_t deadline = real_ms() + 60000;
+
+	memset(r, 0, sizeof(r));
+	for (int i = 0; i < PARALLEL; i++)
+		get(f, (i % 10 == 0) ? "/fail" : "/small", &r[i]);
+	assert_int_equal(http_in_flight(f->http), PARALLEL);
+	while (http_in_flight(f->http) > 0 && real_ms() < deadline)
+		assert_true(loop_run_once(f->loop, 100) >= 0);
+	run_for(f, 100);
+	for (int i = 0; i < PARALLEL; i++) {
+		done += r[i].calls > 0;
+		ones += r[i].calls == 1;
+		if (r[i].result == HTTP_OK && r[i].status == ((i % 10 == 0) ? 500 : 200))
+			ok++;
+		result_clear(&r[i]);
+	}
+	assert_int_equal(done, PARALLEL);
+	assert_int_equal(ones, PARALLEL);
+	assert_int_equal(ok, PARALLEL);
+}
+
+static void
+test_free_with_calls_in_flight(void **state)
+{
+	struct fx *f = *state;
+	struct result r[6] = {0};
+	struct http_opts bad = {.url = "http://[::1"};
+	int total = 0;
+
+	for (int i = 0; i < 5; i++)
+		get(f, i % 2 ? "/slow" : "/stall", &r[i]);
+	/* Let the connections open and the requests go out. */
+	for (int i = 0; i < 5; i++)
+		assert_true(loop_run_once(f->loop, 20) >= 0);
+	assert_int_equal(r[0].calls + r[1].calls + r[2].calls + r[3].calls + r[4].calls, 0);
+	/* And one whose failure is still waiting to be reported. */
+	http_start(f->http, &bad, on_done, &r[5]);
+	assert_int_equal(http_in_flight(f->http), 6);
+	http_free(f->http);
+	f->http = NULL;
+	/* Nothing of the client may be left in the loop. */
+	run_for(f, 800);
+	for (int i = 0; i < 6; i++)
+		total += r[i].calls;
+	assert_int_equal(total, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_get_ok, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_post_json, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_status_500_is_ok, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_never_calls_back_inside_start, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cancel_before_completion, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cancel_from_callback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_body_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_connection_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dropped_connection, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_json_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cookie_jar, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_parallel_1000, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_free_with_calls_in_flight, setup, teardown),
+	};
+
+	/* A fake that dies must not kill the test with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
