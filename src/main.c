@@ -35,7 +35,8 @@ static const char usage_text[] =
     "\n"
     "FILE defaults to $USHER_CONFIG, then ./usher.conf, then /etc/usher/usher.conf.\n";
 
-static const char *default_config_path(void)
+static const char *
+default_config_path(void)
 {
 	const char *env = getenv("USHER_CONFIG");
 
@@ -47,7 +48,8 @@ static const char *default_config_path(void)
 }
 
 /* Prints every problem; returns true when the config may be used. */
-static bool report_config(const struct config *cfg)
+static bool
+report_config(const struct config *cfg)
 {
 	size_t i, n = config_problem_count(cfg);
 
@@ -60,7 +62,8 @@ static bool report_config(const struct config *cfg)
 }
 
 /* Parses the one option run and check-config take. */
-static int config_option(int argc, char **argv, const char **path)
+static int
+config_option(int argc, char **argv, const char **path)
 {
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -91,7 +94,8 @@ static int config_option(int argc, char **argv, const char **path)
 	return 0;
 }
 
-static void on_signal(struct loop *loop, int signo, void *arg)
+static void
+on_signal(struct loop *loop, int signo, void *arg)
 {
 	struct bot *bot = arg;
 
@@ -105,7 +109,8 @@ static void on_signal(struct loop *loop, int signo, void *arg)
 }
 
 /* Runs the bot until a signal or the end of console input. */
-static int run_with_config(const struct config *cfg)
+static int
+run_with_config(const struct config *cfg)
 {
 	struct loop *loop;
 	struct store *store;
@@ -152,7 +157,8 @@ static int run_with_config(const struct config *cfg)
 	return rc;
 }
 
-static int cmd_run(int argc, char **argv)
+static int
+cmd_run(int argc, char **argv)
 {
 	struct config *cfg;
 	const char *path;
@@ -174,7 +180,8 @@ static int cmd_run(int argc, char **argv)
 	return rc;
 }
 
-static int cmd_check_config(int argc, char **argv)
+static int
+cmd_check_config(int argc, char **argv)
 {
 	struct config *cfg;
 	const char *path;
@@ -194,7 +201,8 @@ static int cmd_check_config(int argc, char **argv)
 	return ok ? 0 : EXIT_USAGE;
 }
 
-static int cmd_demo(int argc, char **argv)
+static int
+cmd_demo(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"speed", required_argument, NULL, 's'},
@@ -250,7 +258,8 @@ static int cmd_demo(int argc, char **argv)
 	return rc;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	const char *cmd;
 

@@ -60,7 +60,8 @@ struct turn {
 
 static void bot_check_drained(struct bot *bot);
 
-static void bot_drain_timeout(struct loop *loop, loop_timer_id id, void *arg)
+static void
+bot_drain_timeout(struct loop *loop, loop_timer_id id, void *arg)
 {
 	struct bot *bot = arg;
 
@@ -70,7 +71,8 @@ static void bot_drain_timeout(struct loop *loop, loop_timer_id id, void *arg)
 	loop_stop(loop);
 }
 
-static void bot_check_drained(struct bot *bot)
+static void
+bot_check_drained(struct bot *bot)
 {
 	if (bot->draining && bot->in_flight == 0) {
 		if (bot->drain_timer)
@@ -80,35 +82,41 @@ static void bot_check_drained(struct bot *bot)
 	}
 }
 
-static void bot_work_done(struct bot *bot)
+static void
+bot_work_done(struct bot *bot)
 {
 	if (bot->in_flight > 0)
 		bot->in_flight--;
 	bot_check_drained(bot);
 }
 
-const struct person *turn_person(const struct turn *t)
+const struct person *
+turn_person(const struct turn *t)
 {
 	return t->person;
 }
 
-const char *turn_text(const struct turn *t)
+const char *
+turn_text(const struct turn *t)
 {
 	return t->text;
 }
 
-const char *turn_display_name(const struct turn *t)
+const char *
+turn_display_name(const struct turn *t)
 {
 	return t->display_name;
 }
 
-void turn_hold(struct turn *t)
+void
+turn_hold(struct turn *t)
 {
 	t->refs++;
 	t->bot->in_flight++;
 }
 
-void turn_release(struct turn *t)
+void
+turn_release(struct turn *t)
 {
 	struct bot *bot = t->bot;
 
@@ -124,7 +132,8 @@ void turn_release(struct turn *t)
 	bot_work_done(bot);
 }
 
-static void turn_reply_done(void *arg, int status, const char *msg_id, const char *error)
+static void
+turn_reply_done(void *arg, int status, const char *msg_id, const char *error)
 {
 	struct bot *bot = arg;
 
@@ -134,7 +143,8 @@ static void turn_reply_done(void *arg, int status, const char *msg_id, const cha
 	bot_work_done(bot);
 }
 
-int turn_reply(struct turn *t, const char *text)
+int
+turn_reply(struct turn *t, const char *text)
 {
 	struct chat_out out;
 
@@ -151,7 +161,8 @@ int turn_reply(struct turn *t, const char *text)
 	return 0;
 }
 
-int turn_replyf(struct turn *t, const char *fmt, ...)
+int
+turn_replyf(struct turn *t, const char *fmt, ...)
 {
 	struct buf b;
 	va_list ap;
@@ -167,7 +178,8 @@ int turn_replyf(struct turn *t, const char *fmt, ...)
 }
 
 /* What a stranger may do under unknown_users = read-only: look, not act. */
-static bool bot_read_only_kind(enum intent_kind kind)
+static bool
+bot_read_only_kind(enum intent_kind kind)
 {
 	switch (kind) {
 	case INTENT_HELP:
@@ -181,8 +193,8 @@ static bool bot_read_only_kind(enum intent_kind kind)
 	}
 }
 
-static const struct person *bot_identify(struct bot *bot, const struct chat_msg *msg,
-                                         bool *stranger)
+static const struct person *
+bot_identify(struct bot *bot, const struct chat_msg *msg, bool *stranger)
 {
 	const struct person *p = people_find(bot->people, msg->network, msg->sender);
 
@@ -192,7 +204,8 @@ static const struct person *bot_identify(struct bot *bot, const struct chat_msg 
 	return p;
 }
 
-static void bot_on_message(struct gateway *gw, const struct chat_msg *msg, void *arg)
+static void
+bot_on_message(struct gateway *gw, const struct chat_msg *msg, void *arg)
 {
 	struct bot *bot = arg;
 	struct turn *t;
@@ -232,7 +245,8 @@ static void bot_on_message(struct gateway *gw, const struct chat_msg *msg, void 
 	turn_release(t);
 }
 
-static void bot_on_end(struct gateway *gw, void *arg)
+static void
+bot_on_end(struct gateway *gw, void *arg)
 {
 	struct bot *bot = arg;
 	size_t i;
@@ -252,15 +266,16 @@ static void bot_on_end(struct gateway *gw, void *arg)
 	bot_check_drained(bot);
 }
 
-struct bot *bot_new(struct loop *loop, const struct config *cfg, struct store *store, char *err,
-                    size_t errlen)
+struct bot *
+bot_new(struct loop *loop, const struct config *cfg, struct store *store, char *err, size_t errlen)
 {
 	return bot_new_with_networks(loop, cfg, store, bot_networks, BOT_NETWORKS, err, errlen);
 }
 
-struct bot *bot_new_with_networks(struct loop *loop, const struct config *cfg, struct store *store,
-                                  const struct gateway_ops *const *networks, size_t network_count,
-                                  char *err, size_t errlen)
+struct bot *
+bot_new_with_networks(struct loop *loop, const struct config *cfg, struct store *store,
+                      const struct gateway_ops *const *networks, size_t network_count, char *err,
+                      size_t errlen)
 {
 	struct bot *bot = xcalloc(1, sizeof(*bot));
 	struct gateway_host host = {.on_message = bot_on_message, .on_end = bot_on_end, .arg = bot};
@@ -316,7 +331,8 @@ struct bot *bot_new_with_networks(struct loop *loop, const struct config *cfg, s
 	return bot;
 }
 
-int bot_start(struct bot *bot, char *err, size_t errlen)
+int
+bot_start(struct bot *bot, char *err, size_t errlen)
 {
 	size_t i;
 
@@ -329,12 +345,14 @@ int bot_start(struct bot *bot, char *err, size_t errlen)
 	return 0;
 }
 
-void bot_reload(struct bot *bot)
+void
+bot_reload(struct bot *bot)
 {
 	nlu_reload(bot->nlu);
 }
 
-struct gateway *bot_gateway(const struct bot *bot, const char *network)
+struct gateway *
+bot_gateway(const struct bot *bot, const char *network)
 {
 	size_t i;
 
@@ -344,7 +362,8 @@ struct gateway *bot_gateway(const struct bot *bot, const char *network)
 	return NULL;
 }
 
-void bot_free(struct bot *bot)
+void
+bot_free(struct bot *bot)
 {
 	size_t i;
 

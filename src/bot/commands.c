@@ -27,19 +27,22 @@ static const char commands_help[] =
     "  cancel Barbie\n"
     "I'll tell you when it's ready to watch.";
 
-const char *commands_help_text(void)
+const char *
+commands_help_text(void)
 {
 	return commands_help;
 }
 
-static void command_help(struct turn *t, const struct intent *in)
+static void
+command_help(struct turn *t, const struct intent *in)
 {
 	(void)in;
 	turn_reply(t, commands_help);
 }
 
 /* Words that open a conversation rather than ask for something. */
-static bool commands_is_greeting(const char *text)
+static bool
+commands_is_greeting(const char *text)
 {
 	static const char *const greetings[] = {"hi",    "hello",          "hey",
 	                                        "hiya",  "good morning",   "good evening",
@@ -57,7 +60,8 @@ static bool commands_is_greeting(const char *text)
 	return false;
 }
 
-static void command_unknown(struct turn *t, const struct intent *in)
+static void
+command_unknown(struct turn *t, const struct intent *in)
 {
 	(void)in;
 	if (commands_is_greeting(turn_text(t))) {
@@ -71,7 +75,8 @@ static void command_unknown(struct turn *t, const struct intent *in)
 	              "words (\"can you get Dune: Part Two\"), or say \"help\".");
 }
 
-static void command_not_media(struct turn *t, const struct intent *in)
+static void
+command_not_media(struct turn *t, const struct intent *in)
 {
 	(void)in;
 	turn_reply(t, "I can only fetch films and TV shows, not music, books or games.");
@@ -79,7 +84,8 @@ static void command_not_media(struct turn *t, const struct intent *in)
 
 /* The services that would carry this out are not connected in this build:
  * say so plainly rather than pretend. */
-static void command_not_yet(struct turn *t, const struct intent *in)
+static void
+command_not_yet(struct turn *t, const struct intent *in)
 {
 	const char *what = intent_kind_name(in->kind);
 
@@ -95,7 +101,8 @@ static void command_not_yet(struct turn *t, const struct intent *in)
 		            what);
 }
 
-static void command_admin_only(struct turn *t, const struct intent *in)
+static void
+command_admin_only(struct turn *t, const struct intent *in)
 {
 	turn_replyf(t, "Only an admin can %s requests.", intent_kind_name(in->kind));
 }
@@ -110,7 +117,8 @@ static const struct command commands[] = {
     {INTENT_RECOMMEND, false, command_not_yet}, {INTENT_REPORT_ISSUE, false, command_not_yet},
 };
 
-void commands_dispatch(struct turn *t, const struct intent *in)
+void
+commands_dispatch(struct turn *t, const struct intent *in)
 {
 	size_t i;
 

@@ -26,8 +26,8 @@ struct people {
 	size_t id_count;
 };
 
-static void people_add_identities(struct people *p, size_t person, const char *network,
-                                  const char *list)
+static void
+people_add_identities(struct people *p, size_t person, const char *network, const char *list)
 {
 	char *copy = xstrdup(list), *save = NULL, *tok;
 
@@ -44,7 +44,8 @@ static void people_add_identities(struct people *p, size_t person, const char *n
 	free(copy);
 }
 
-struct people *people_new(const struct config *cfg)
+struct people *
+people_new(const struct config *cfg)
 {
 	struct people *p = xcalloc(1, sizeof(*p));
 	size_t i, n;
@@ -68,7 +69,8 @@ struct people *people_new(const struct config *cfg)
 	return p;
 }
 
-void people_free(struct people *p)
+void
+people_free(struct people *p)
 {
 	size_t i;
 
@@ -83,12 +85,14 @@ void people_free(struct people *p)
 	free(p);
 }
 
-size_t people_count(const struct people *p)
+size_t
+people_count(const struct people *p)
 {
 	return p->count;
 }
 
-const struct person *people_by_name(const struct people *p, const char *name)
+const struct person *
+people_by_name(const struct people *p, const char *name)
 {
 	size_t i;
 
@@ -99,14 +103,16 @@ const struct person *people_by_name(const struct people *p, const char *name)
 }
 
 /* user@host/resource and USER@Host are the same person. */
-static bool people_same_jid(const char *configured, const char *sender)
+static bool
+people_same_jid(const char *configured, const char *sender)
 {
 	size_t len = strcspn(sender, "/");
 
 	return strlen(configured) == len && strncasecmp(configured, sender, len) == 0;
 }
 
-const struct person *people_find(const struct people *p, const char *network, const char *sender)
+const struct person *
+people_find(const struct people *p, const char *network, const char *sender)
 {
 	size_t i;
 

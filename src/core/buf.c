@@ -6,7 +6,8 @@
 
 #include "core/util.h"
 
-void buf_init(struct buf *b, size_t max)
+void
+buf_init(struct buf *b, size_t max)
 {
 	b->data = NULL;
 	b->len = 0;
@@ -14,21 +15,24 @@ void buf_init(struct buf *b, size_t max)
 	b->max = max;
 }
 
-void buf_free(struct buf *b)
+void
+buf_free(struct buf *b)
 {
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
 }
 
-void buf_reset(struct buf *b)
+void
+buf_reset(struct buf *b)
 {
 	b->len = 0;
 	if (b->data)
 		b->data[0] = '\0';
 }
 
-static int buf_reserve(struct buf *b, size_t extra)
+static int
+buf_reserve(struct buf *b, size_t extra)
 {
 	size_t need;
 
@@ -45,7 +49,8 @@ static int buf_reserve(struct buf *b, size_t extra)
 	return 0;
 }
 
-int buf_append(struct buf *b, const void *data, size_t len)
+int
+buf_append(struct buf *b, const void *data, size_t len)
 {
 	if (buf_reserve(b, len) == -1)
 		return -1;
@@ -56,12 +61,14 @@ int buf_append(struct buf *b, const void *data, size_t len)
 	return 0;
 }
 
-int buf_append_str(struct buf *b, const char *s)
+int
+buf_append_str(struct buf *b, const char *s)
 {
 	return buf_append(b, s, strlen(s));
 }
 
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+int
+buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list copy;
 	int n;
@@ -76,7 +83,8 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	return 0;
 }
 
-int buf_printf(struct buf *b, const char *fmt, ...)
+int
+buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int rc;
@@ -87,7 +95,8 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 	return rc;
 }
 
-char *buf_steal(struct buf *b)
+char *
+buf_steal(struct buf *b)
 {
 	char *s = b->data ? b->data : xstrdup("");
 
@@ -96,7 +105,8 @@ char *buf_steal(struct buf *b)
 	return s;
 }
 
-void buf_consume(struct buf *b, size_t n)
+void
+buf_consume(struct buf *b, size_t n)
 {
 	if (n >= b->len) {
 		buf_reset(b);

@@ -9,14 +9,16 @@
 #define USHER_DATA_INSTALL_DIR "/usr/share/usher"
 #endif
 
-static int paths_is_dir(const char *path)
+static int
+paths_is_dir(const char *path)
 {
 	struct stat st;
 
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-char *paths_data(const char *name)
+char *
+paths_data(const char *name)
 {
 	const char *env = getenv("USHER_DATA_DIR");
 	char *path;

@@ -9,7 +9,8 @@
 
 #include "core/log.h"
 
-void *xmalloc(size_t size)
+void *
+xmalloc(size_t size)
 {
 	void *p = malloc(size ? size : 1);
 
@@ -18,7 +19,8 @@ void *xmalloc(size_t size)
 	return p;
 }
 
-void *xcalloc(size_t n, size_t size)
+void *
+xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
@@ -27,7 +29,8 @@ void *xcalloc(size_t n, size_t size)
 	return p;
 }
 
-void *xrealloc(void *ptr, size_t size)
+void *
+xrealloc(void *ptr, size_t size)
 {
 	void *p = realloc(ptr, size ? size : 1);
 
@@ -36,12 +39,14 @@ void *xrealloc(void *ptr, size_t size)
 	return p;
 }
 
-char *xstrdup(const char *s)
+char *
+xstrdup(const char *s)
 {
 	return s ? xstrndup(s, strlen(s)) : NULL;
 }
 
-char *xstrndup(const char *s, size_t n)
+char *
+xstrndup(const char *s, size_t n)
 {
 	size_t len = strnlen(s, n);
 	char *p = xmalloc(len + 1);
@@ -51,7 +56,8 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
-char *xasprintf(const char *fmt, ...)
+char *
+xasprintf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
@@ -63,7 +69,8 @@ char *xasprintf(const char *fmt, ...)
 	return s;
 }
 
-size_t strlcpy_u(char *dst, const char *src, size_t size)
+size_t
+strlcpy_u(char *dst, const char *src, size_t size)
 {
 	size_t len = strlen(src);
 
@@ -75,7 +82,8 @@ size_t strlcpy_u(char *dst, const char *src, size_t size)
 	return len;
 }
 
-char *str_trim(char *s)
+char *
+str_trim(char *s)
 {
 	char *start = s, *end;
 
@@ -90,17 +98,20 @@ char *str_trim(char *s)
 	return s;
 }
 
-bool str_starts_with(const char *s, const char *prefix)
+bool
+str_starts_with(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-bool str_eq_nocase(const char *a, const char *b)
+bool
+str_eq_nocase(const char *a, const char *b)
 {
 	return strcasecmp(a, b) == 0;
 }
 
-char *file_read_all(const char *path, size_t max, size_t *len)
+char *
+file_read_all(const char *path, size_t max, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf;

@@ -28,7 +28,8 @@ struct demo {
 	char *config_path;
 };
 
-static void demo_remove_dir(const char *dir)
+static void
+demo_remove_dir(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -48,7 +49,8 @@ static void demo_remove_dir(const char *dir)
 	rmdir(dir);
 }
 
-static long demo_ms_since(const struct timespec *start)
+static long
+demo_ms_since(const struct timespec *start)
 {
 	struct timespec now;
 
@@ -57,7 +59,8 @@ static long demo_ms_since(const struct timespec *start)
 }
 
 /* Reads the one JSON line the services print once they listen. */
-static int demo_read_ready_line(int fd, char *line, size_t cap, char *err, size_t errlen)
+static int
+demo_read_ready_line(int fd, char *line, size_t cap, char *err, size_t errlen)
 {
 	struct timespec start;
 	size_t used = 0;
@@ -99,14 +102,16 @@ static int demo_read_ready_line(int fd, char *line, size_t cap, char *err, size_
 	return -1;
 }
 
-static const char *demo_field(json_t *ready, const char *key)
+static const char *
+demo_field(json_t *ready, const char *key)
 {
 	const char *v = json_string_value(json_object_get(ready, key));
 
 	return v ? v : "";
 }
 
-static int demo_write_config(struct demo *demo, json_t *ready, char *err, size_t errlen)
+static int
+demo_write_config(struct demo *demo, json_t *ready, char *err, size_t errlen)
 {
 	FILE *f;
 	int fd;
@@ -142,8 +147,8 @@ static int demo_write_config(struct demo *demo, json_t *ready, char *err, size_t
 	return 0;
 }
 
-static pid_t demo_spawn(const char *script, double speed, int *to_child, int *from_child,
-                        const char *log)
+static pid_t
+demo_spawn(const char *script, double speed, int *to_child, int *from_child, const char *log)
 {
 	int in[2], out[2];
 	pid_t pid;
@@ -187,7 +192,8 @@ static pid_t demo_spawn(const char *script, double speed, int *to_child, int *fr
 	return pid;
 }
 
-struct demo *demo_start(double speed, char *err, size_t errlen)
+struct demo *
+demo_start(double speed, char *err, size_t errlen)
 {
 	struct demo *demo = xcalloc(1, sizeof(*demo));
 	char template[] = "/tmp/usher-demo-XXXXXX";
@@ -242,13 +248,15 @@ fail:
 	return NULL;
 }
 
-const char *demo_config_path(const struct demo *demo)
+const char *
+demo_config_path(const struct demo *demo)
 {
 	return demo->config_path;
 }
 
 /* Waits up to `ms` for the child; returns true when it was reaped. */
-static bool demo_wait(pid_t pid, int ms)
+static bool
+demo_wait(pid_t pid, int ms)
 {
 	int i;
 
@@ -262,7 +270,8 @@ static bool demo_wait(pid_t pid, int ms)
 	return false;
 }
 
-void demo_stop(struct demo *demo)
+void
+demo_stop(struct demo *demo)
 {
 	if (demo == NULL)
 		return;

@@ -37,7 +37,8 @@ struct console {
 	struct console_done *pending;
 };
 
-static int console_init(struct gateway *gw, const struct config *cfg, char *err, size_t errlen)
+static int
+console_init(struct gateway *gw, const struct config *cfg, char *err, size_t errlen)
 {
 	struct console *c;
 	const char *person = config_get(cfg, "console", "person");
@@ -57,7 +58,8 @@ static int console_init(struct gateway *gw, const struct config *cfg, char *err,
 	return 0;
 }
 
-void console_set_fds(struct gateway *gw, int in_fd, int out_fd)
+void
+console_set_fds(struct gateway *gw, int in_fd, int out_fd)
 {
 	struct console *c = gateway_impl(gw);
 
@@ -65,7 +67,8 @@ void console_set_fds(struct gateway *gw, int in_fd, int out_fd)
 	c->out_fd = out_fd;
 }
 
-static void console_deliver_line(struct console *c, char *text)
+static void
+console_deliver_line(struct console *c, char *text)
 {
 	struct chat_msg msg;
 	char id[32];
@@ -89,7 +92,8 @@ static void console_deliver_line(struct console *c, char *text)
 /* Adds one segment of input that holds no newline to the current line.
  * Past the maximum the line is delivered cut there once, and the rest of it
  * is dropped until its newline. */
-static void console_add_segment(struct console *c, const char *seg, size_t len)
+static void
+console_add_segment(struct console *c, const char *seg, size_t len)
 {
 	size_t room;
 
@@ -107,7 +111,8 @@ static void console_add_segment(struct console *c, const char *seg, size_t len)
 	c->skipping = true;
 }
 
-static void console_take_input(struct console *c, const char *data, size_t len)
+static void
+console_take_input(struct console *c, const char *data, size_t len)
 {
 	while (len > 0) {
 		const char *nl = memchr(data, '\n', len);
@@ -125,7 +130,8 @@ static void console_take_input(struct console *c, const char *data, size_t len)
 	}
 }
 
-static void console_end(struct console *c)
+static void
+console_end(struct console *c)
 {
 	if (c->watching) {
 		loop_unwatch_fd(gateway_loop(c->gw), c->in_fd);
@@ -137,7 +143,8 @@ static void console_end(struct console *c)
 	gateway_deliver_end(c->gw);
 }
 
-static void console_readable(struct loop *loop, int fd, int events, void *arg)
+static void
+console_readable(struct loop *loop, int fd, int events, void *arg)
 {
 	struct console *c = arg;
 	char chunk[4096];
@@ -160,7 +167,8 @@ static void console_readable(struct loop *loop, int fd, int events, void *arg)
 	console_take_input(c, chunk, (size_t)n);
 }
 
-static int console_start(struct gateway *gw)
+static int
+console_start(struct gateway *gw)
 {
 	struct console *c = gateway_impl(gw);
 
@@ -170,7 +178,8 @@ static int console_start(struct gateway *gw)
 	return 0;
 }
 
-static void console_stop(struct gateway *gw)
+static void
+console_stop(struct gateway *gw)
 {
 	struct console *c = gateway_impl(gw);
 
@@ -180,7 +189,8 @@ static void console_stop(struct gateway *gw)
 	}
 }
 
-static int console_write_all(int fd, const char *s, size_t len)
+static int
+console_write_all(int fd, const char *s, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, s, len);
@@ -197,7 +207,8 @@ static int console_write_all(int fd, const char *s, size_t len)
 }
 
 /* "usher: first line" then the other lines indented under it. */
-static int console_print(struct console *c, const char *prefix, const struct chat_out *out)
+static int
+console_print(struct console *c, const char *prefix, const struct chat_out *out)
 {
 	struct buf b;
 	const char *p = out->text ? out->text : "";
@@ -222,7 +233,8 @@ static int console_print(struct console *c, const char *prefix, const struct cha
 	return rc;
 }
 
-static void console_done_fire(struct loop *loop, loop_timer_id id, void *arg)
+static void
+console_done_fire(struct loop *loop, loop_timer_id id, void *arg)
 {
 	struct console_done *d = arg, **pp;
 
@@ -239,7 +251,8 @@ static void console_done_fire(struct loop *loop, loop_timer_id id, void *arg)
 	free(d);
 }
 
-static void console_report(struct console *c, const char *msg_id, gateway_done_cb *done, void *arg)
+static void
+console_report(struct console *c, const char *msg_id, gateway_done_cb *done, void *arg)
 {
 	struct console_done *d = xcalloc(1, sizeof(*d));
 
@@ -252,8 +265,9 @@ static void console_report(struct console *c, const char *msg_id, gateway_done_c
 	d->timer = loop_add_timer(gateway_loop(c->gw), 0, console_done_fire, d);
 }
 
-static int console_send(struct gateway *gw, const char *room, const struct chat_out *out,
-                        gateway_done_cb *done, void *arg)
+static int
+console_send(struct gateway *gw, const char *room, const struct chat_out *out,
+             gateway_done_cb *done, void *arg)
 {
 	struct console *c = gateway_impl(gw);
 	char id[32];
@@ -268,8 +282,9 @@ static int console_send(struct gateway *gw, const char *room, const struct chat_
 	return 0;
 }
 
-static int console_edit(struct gateway *gw, const char *room, const char *msg_id,
-                        const struct chat_out *out, gateway_done_cb *done, void *arg)
+static int
+console_edit(struct gateway *gw, const char *room, const char *msg_id, const struct chat_out *out,
+             gateway_done_cb *done, void *arg)
 {
 	struct console *c = gateway_impl(gw);
 
@@ -282,7 +297,8 @@ static int console_edit(struct gateway *gw, const char *room, const char *msg_id
 	return 0;
 }
 
-static void console_free_impl(struct gateway *gw)
+static void
+console_free_impl(struct gateway *gw)
 {
 	struct console *c = gateway_impl(gw);
 	struct console_done *d, *next;

@@ -13,9 +13,9 @@ struct gateway {
 	bool started;
 };
 
-struct gateway *gateway_new(const struct gateway_ops *ops, struct loop *loop,
-                            const struct config *cfg, const struct gateway_host *host, char *err,
-                            size_t errlen)
+struct gateway *
+gateway_new(const struct gateway_ops *ops, struct loop *loop, const struct config *cfg,
+            const struct gateway_host *host, char *err, size_t errlen)
 {
 	struct gateway *gw = xcalloc(1, sizeof(*gw));
 
@@ -31,7 +31,8 @@ struct gateway *gateway_new(const struct gateway_ops *ops, struct loop *loop,
 	return gw;
 }
 
-void gateway_free(struct gateway *gw)
+void
+gateway_free(struct gateway *gw)
 {
 	if (gw == NULL)
 		return;
@@ -41,44 +42,52 @@ void gateway_free(struct gateway *gw)
 	free(gw);
 }
 
-const char *gateway_name(const struct gateway *gw)
+const char *
+gateway_name(const struct gateway *gw)
 {
 	return gw->ops->name;
 }
 
-int gateway_caps(const struct gateway *gw)
+int
+gateway_caps(const struct gateway *gw)
 {
 	return gw->ops->caps;
 }
 
-struct loop *gateway_loop(const struct gateway *gw)
+struct loop *
+gateway_loop(const struct gateway *gw)
 {
 	return gw->loop;
 }
 
-void *gateway_impl(const struct gateway *gw)
+void *
+gateway_impl(const struct gateway *gw)
 {
 	return gw->impl;
 }
 
-void gateway_set_impl(struct gateway *gw, void *impl)
+void
+gateway_set_impl(struct gateway *gw, void *impl)
 {
 	gw->impl = impl;
 }
 
-void gateway_deliver(struct gateway *gw, const struct chat_msg *msg)
+void
+gateway_deliver(struct gateway *gw, const struct chat_msg *msg)
 {
 	if (gw->host.on_message)
 		gw->host.on_message(gw, msg, gw->host.arg);
 }
 
-void gateway_deliver_end(struct gateway *gw)
+void
+gateway_deliver_end(struct gateway *gw)
 {
 	if (gw->host.on_end)
 		gw->host.on_end(gw, gw->host.arg);
 }
 
-int gateway_start(struct gateway *gw)
+int
+gateway_start(struct gateway *gw)
 {
 	if (gw->started)
 		return 0;
@@ -88,7 +97,8 @@ int gateway_start(struct gateway *gw)
 	return 0;
 }
 
-void gateway_stop(struct gateway *gw)
+void
+gateway_stop(struct gateway *gw)
 {
 	if (!gw->started)
 		return;
@@ -97,22 +107,25 @@ void gateway_stop(struct gateway *gw)
 		gw->ops->stop(gw);
 }
 
-int gateway_send(struct gateway *gw, const char *room, const struct chat_out *out,
-                 gateway_done_cb *done, void *arg)
+int
+gateway_send(struct gateway *gw, const char *room, const struct chat_out *out,
+             gateway_done_cb *done, void *arg)
 {
 	return gw->ops->send(gw, room, out, done, arg);
 }
 
-int gateway_edit(struct gateway *gw, const char *room, const char *msg_id,
-                 const struct chat_out *out, gateway_done_cb *done, void *arg)
+int
+gateway_edit(struct gateway *gw, const char *room, const char *msg_id, const struct chat_out *out,
+             gateway_done_cb *done, void *arg)
 {
 	if (!(gw->ops->caps & GATEWAY_CAN_EDIT) || gw->ops->edit == NULL)
 		return -1;
 	return gw->ops->edit(gw, room, msg_id, out, done, arg);
 }
 
-int gateway_react(struct gateway *gw, const char *room, const char *msg_id, const char *emoji,
-                  gateway_done_cb *done, void *arg)
+int
+gateway_react(struct gateway *gw, const char *room, const char *msg_id, const char *emoji,
+              gateway_done_cb *done, void *arg)
 {
 	if (!(gw->ops->caps & GATEWAY_CAN_REACT) || gw->ops->react == NULL)
 		return -1;

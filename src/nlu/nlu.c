@@ -14,7 +14,8 @@ struct nlu {
 	struct grammar *grammar;
 };
 
-struct nlu *nlu_new(const struct config *cfg, char *err, size_t errlen)
+struct nlu *
+nlu_new(const struct config *cfg, char *err, size_t errlen)
 {
 	struct nlu *nlu = xcalloc(1, sizeof(*nlu));
 	const char *dir = config_get(cfg, "usher", "grammars");
@@ -29,7 +30,8 @@ struct nlu *nlu_new(const struct config *cfg, char *err, size_t errlen)
 	return nlu;
 }
 
-void nlu_free(struct nlu *nlu)
+void
+nlu_free(struct nlu *nlu)
 {
 	if (nlu == NULL)
 		return;
@@ -38,7 +40,8 @@ void nlu_free(struct nlu *nlu)
 	free(nlu);
 }
 
-void nlu_reload(struct nlu *nlu)
+void
+nlu_reload(struct nlu *nlu)
 {
 	char err[512];
 	struct grammar *g = grammar_load_dir(nlu->grammar_dir, err, sizeof(err));
@@ -52,7 +55,8 @@ void nlu_reload(struct nlu *nlu)
 	log_info("grammar: reloaded %zu rules from %s", grammar_rule_count(g), nlu->grammar_dir);
 }
 
-void nlu_understand(struct nlu *nlu, const char *text, struct intent *out)
+void
+nlu_understand(struct nlu *nlu, const char *text, struct intent *out)
 {
 	grammar_parse(nlu->grammar, text, out);
 }

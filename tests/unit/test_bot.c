@@ -31,7 +31,8 @@ static struct sent sent[MAX_SENT];
 static int sent_count;
 static struct gateway *script_gw;
 
-static int script_init(struct gateway *gw, const struct config *cfg, char *err, size_t errlen)
+static int
+script_init(struct gateway *gw, const struct config *cfg, char *err, size_t errlen)
 {
 	(void)cfg;
 	(void)err;
@@ -48,7 +49,8 @@ struct pending {
 static struct pending pending[MAX_SENT];
 static int pending_count;
 
-static void script_complete(struct loop *loop, loop_timer_id id, void *arg)
+static void
+script_complete(struct loop *loop, loop_timer_id id, void *arg)
 {
 	int i;
 
@@ -60,8 +62,9 @@ static void script_complete(struct loop *loop, loop_timer_id id, void *arg)
 	pending_count = 0;
 }
 
-static int script_send(struct gateway *gw, const char *room, const struct chat_out *out,
-                       gateway_done_cb *done, void *arg)
+static int
+script_send(struct gateway *gw, const char *room, const struct chat_out *out, gateway_done_cb *done,
+            void *arg)
 {
 	assert_true(sent_count < MAX_SENT);
 	snprintf(sent[sent_count].room, sizeof(sent[0].room), "%s", room);
@@ -90,7 +93,8 @@ struct fixture {
 	struct bot *bot;
 };
 
-static struct fixture *fixture_new(const char *conf)
+static struct fixture *
+fixture_new(const char *conf)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	char err[256];
@@ -113,7 +117,8 @@ static struct fixture *fixture_new(const char *conf)
 	return f;
 }
 
-static void fixture_free(struct fixture *f)
+static void
+fixture_free(struct fixture *f)
 {
 	bot_free(f->bot);
 	loop_free(f->loop);
@@ -122,8 +127,9 @@ static void fixture_free(struct fixture *f)
 	free(f);
 }
 
-static void say(struct fixture *f, const char *network, const char *sender, const char *text,
-                bool direct, bool addressed)
+static void
+say(struct fixture *f, const char *network, const char *sender, const char *text, bool direct,
+    bool addressed)
 {
 	struct chat_msg msg = {
 	    .network = network,
@@ -146,7 +152,8 @@ static const char family_conf[] = "[console]\nperson = mum\n"
                                   "[person mum]\nrole = admin\nmatrix = @mum:example.org\n"
                                   "[person kid]\nrole = member\nxmpp = kid@example.org\n";
 
-static void test_stranger_is_refused_politely(void **state)
+static void
+test_stranger_is_refused_politely(void **state)
 {
 	struct fixture *f = fixture_new(family_conf);
 
@@ -158,7 +165,8 @@ static void test_stranger_is_refused_politely(void **state)
 	fixture_free(f);
 }
 
-static void test_known_person_by_network_identity(void **state)
+static void
+test_known_person_by_network_identity(void **state)
 {
 	struct fixture *f = fixture_new(family_conf);
 
@@ -174,7 +182,8 @@ static void test_known_person_by_network_identity(void **state)
 	fixture_free(f);
 }
 
-static void test_rooms_answer_only_when_addressed(void **state)
+static void
+test_rooms_answer_only_when_addressed(void **state)
 {
 	struct fixture *f = fixture_new(family_conf);
 
@@ -192,7 +201,8 @@ static void test_rooms_answer_only_when_addressed(void **state)
 	fixture_free(f);
 }
 
-static void test_read_only_strangers_may_ask_for_help(void **state)
+static void
+test_read_only_strangers_may_ask_for_help(void **state)
 {
 	struct fixture *f = fixture_new("[usher]\nunknown_users = read-only\ndefault_person = "
 	                                "guest\n"
@@ -205,7 +215,8 @@ static void test_read_only_strangers_may_ask_for_help(void **state)
 	fixture_free(f);
 }
 
-static void test_default_policy_needs_a_person(void **state)
+static void
+test_default_policy_needs_a_person(void **state)
 {
 	char path[] = "/tmp/usher-test-bot-XXXXXX";
 	const char conf[] = "[usher]\nunknown_users = default\n[console]\nperson = mum\n"
@@ -226,7 +237,8 @@ static void test_default_policy_needs_a_person(void **state)
 	unlink(path);
 }
 
-static void test_end_of_input_stops_once_replies_are_out(void **state)
+static void
+test_end_of_input_stops_once_replies_are_out(void **state)
 {
 	struct fixture *f = fixture_new(family_conf);
 	int i;
@@ -241,7 +253,8 @@ static void test_end_of_input_stops_once_replies_are_out(void **state)
 	fixture_free(f);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_stranger_is_refused_politely),
