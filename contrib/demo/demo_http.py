@@ -132,6 +132,7 @@ class Service:
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
+	disable_nagle_algorithm = True  # headers and body are separate writes
 	protocol_version = "HTTP/1.1"
 	server_version = "usher-demo"
 

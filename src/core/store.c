@@ -24,6 +24,36 @@ static const char *const migrations[] = {
     "  value TEXT NOT NULL,"
     "  updated_at INTEGER NOT NULL"
     ");",
+    /* 2: conversations waiting for an answer, and the requests usher has
+     * taken from people (the exactly-once outbox towards Seerr) */
+    "CREATE TABLE dialogue ("
+    "  network TEXT NOT NULL,"
+    "  room TEXT NOT NULL,"
+    "  person TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (network, room, person)"
+    ");"
+    "CREATE TABLE requests ("
+    "  id INTEGER PRIMARY KEY,"
+    "  network TEXT NOT NULL,"
+    "  room TEXT NOT NULL,"
+    "  person TEXT NOT NULL,"
+    "  reply_to TEXT,"
+    "  kind TEXT NOT NULL,"
+    "  tmdb_id INTEGER NOT NULL,"
+    "  title TEXT NOT NULL,"
+    "  year INTEGER NOT NULL DEFAULT 0,"
+    "  seasons TEXT NOT NULL DEFAULT '',"
+    "  is_4k INTEGER NOT NULL DEFAULT 0,"
+    "  state TEXT NOT NULL,"
+    "  seerr_request_id INTEGER,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  told_waiting INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX requests_by_state ON requests (state);",
 };
 
 #define STORE_SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -5,24 +5,92 @@
 /* Chat shorthand spelled out before matching, so the grammar names each
  * word once. Only whole words are replaced; titles are copied from the
  * original text, so a replacement never changes what a person asked for. */
+#define SH(f, t)                                                                                   \
+	{                                                                                          \
+		f, sizeof(f) - 1, t, sizeof(t) - 1                                                 \
+	}
 static const struct {
-	const char *from, *to;
+	const char *from;
+	size_t from_len;
+	const char *to;
+	size_t to_len;
 } shorthand[] = {
-	{"pls", "please"},     {"plz", "please"},     {"plss", "please"},   {"plzz", "please"},
-	{"pleas", "please"},   {"pleaze", "please"},  {"pleeease", "please"}, {"pleease", "please"},
-	{"thx", "thanks"},     {"thnx", "thanks"},    {"thanx", "thanks"},  {"ty", "thanks"},
-	{"tysm", "thanks"},    {"tks", "thanks"},     {"u", "you"},         {"ur", "your"},
-	{"r", "are"},          {"dl", "download"},    {"dling", "downloading"},
-	{"dled", "downloaded"}, {"wanna", "want to"}, {"gonna", "going to"}, {"gimme", "give me"},
-	{"lemme", "let me"},   {"nvm", "never mind"}, {"nvmd", "never mind"}, {"nm", "never mind"},
-	{"im", "i'm"},         {"whats", "what's"},   {"wats", "what's"},   {"wat's", "what's"},
-	{"wat", "what"},       {"hows", "how's"},     {"dont", "don't"},    {"cant", "can't"},
-	{"ive", "i've"},       {"isnt", "isn't"},     {"whens", "when's"},  {"wheres", "where's"},
-	{"thats", "that's"},   {"ep", "episode"},     {"eps", "episodes"},  {"szn", "season"},
-	{"k", "ok"},           {"kk", "ok"},          {"okey", "okay"},     {"rn", "right now"},
-	{"pl0x", "please"},    {"tho", "though"},     {"d'you", "do you"},  {"doesnt", "doesn't"},
-	{"didnt", "didn't"},   {"hasnt", "hasn't"},   {"id", "i'd"},        {"youre", "you're"},
+    SH("pls", "please"),
+    SH("plz", "please"),
+    SH("plss", "please"),
+    SH("plzz", "please"),
+    SH("pleas", "please"),
+    SH("pleaze", "please"),
+    SH("pleeease", "please"),
+    SH("pleease", "please"),
+    SH("thx", "thanks"),
+    SH("thnx", "thanks"),
+    SH("thanx", "thanks"),
+    SH("ty", "thanks"),
+    SH("tysm", "thanks"),
+    SH("tks", "thanks"),
+    SH("u", "you"),
+    SH("ur", "your"),
+    SH("r", "are"),
+    SH("dl", "download"),
+    SH("dling", "downloading"),
+    SH("dled", "downloaded"),
+    SH("wanna", "want to"),
+    SH("gonna", "going to"),
+    SH("gimme", "give me"),
+    SH("lemme", "let me"),
+    SH("nvm", "never mind"),
+    SH("nvmd", "never mind"),
+    SH("nm", "never mind"),
+    SH("im", "i'm"),
+    SH("whats", "what's"),
+    SH("wats", "what's"),
+    SH("wat's", "what's"),
+    SH("wat", "what"),
+    SH("hows", "how's"),
+    SH("dont", "don't"),
+    SH("cant", "can't"),
+    SH("ive", "i've"),
+    SH("isnt", "isn't"),
+    SH("whens", "when's"),
+    SH("wheres", "where's"),
+    SH("thats", "that's"),
+    SH("ep", "episode"),
+    SH("eps", "episodes"),
+    SH("szn", "season"),
+    SH("k", "ok"),
+    SH("kk", "ok"),
+    SH("okey", "okay"),
+    SH("rn", "right now"),
+    SH("pl0x", "please"),
+    SH("tho", "though"),
+    SH("d'you", "do you"),
+    SH("doesnt", "doesn't"),
+    SH("didnt", "didn't"),
+    SH("hasnt", "hasn't"),
+    SH("id", "i'd"),
+    SH("youre", "you're"),
 };
+#undef SH
+
+#define NSHORTHAND    (sizeof(shorthand) / sizeof(shorthand[0]))
+#define SHORTHAND_MAX 8 /* the longest `from` */
+
+/* Index of the shorthand spelled by the k bytes at w, or NSHORTHAND. The
+ * table is small; checking the first byte and length before comparing keeps
+ * this to a few loads per word. */
+static size_t
+shorthand_find(const char *w, size_t k)
+{
+	size_t r;
+
+	for (r = 0; r < NSHORTHAND; r++) {
+		const char *f = shorthand[r].from;
+		if (f[0] == w[0] && shorthand[r].from_len == k && memcmp(f, w, k) == 0)
+			return r;
+	}
+	return NSHORTHAND;
+}
 
 size_t
 normalize_utf8_decode(const unsigned char *s, size_t len, int32_t *cp)
@@ -166,23 +234,49 @@ classify(int32_t cp, int32_t *mapped)
 	    (cp >= 0xE0000 && cp <= 0xE007F))
 		return C_SKIP;
 	switch (cp) {
-	case 0x2018: case 0x2019: case 0x201A: case 0x201B: case 0x2032: case 0x02BC:
-	case 0x60: case 0xB4:
+	case 0x2018:
+	case 0x2019:
+	case 0x201A:
+	case 0x201B:
+	case 0x2032:
+	case 0x02BC:
+	case 0x60:
+	case 0xB4:
 		*mapped = '\'';
 		return C_CHAR;
-	case 0x201C: case 0x201D: case 0x201E: case 0x201F: case 0x2033: case 0xAB: case 0xBB:
+	case 0x201C:
+	case 0x201D:
+	case 0x201E:
+	case 0x201F:
+	case 0x2033:
+	case 0xAB:
+	case 0xBB:
 		*mapped = '"';
 		return C_CHAR;
-	case 0x2212: case 0xFE58: case 0xFE63: case 0xFF0D:
+	case 0x2212:
+	case 0xFE58:
+	case 0xFE63:
+	case 0xFF0D:
 		*mapped = '-';
 		return C_CHAR;
 	case 0x2026:
 		*mapped = '.';
 		return C_CHAR;
-	case 0x1F44D: case 0x1F44C: case 0x2705: case 0x2714: case 0x2611: case 0x1F197:
-	case 0x1F646: case 0x1F919:
+	case 0x1F44D:
+	case 0x1F44C:
+	case 0x2705:
+	case 0x2714:
+	case 0x2611:
+	case 0x1F197:
+	case 0x1F646:
+	case 0x1F919:
 		return C_YES;
-	case 0x1F44E: case 0x274C: case 0x2716: case 0x1F645: case 0x1F6AB: case 0x26D4:
+	case 0x1F44E:
+	case 0x274C:
+	case 0x2716:
+	case 0x1F645:
+	case 0x1F6AB:
+	case 0x26D4:
 	case 0x274E:
 		return C_NO;
 	}
@@ -199,7 +293,7 @@ classify(int32_t cp, int32_t *mapped)
 }
 
 /* Appends k bytes that came from input span [from, to). */
-static int
+static inline int
 emit(struct normalized *n, const char *bytes, size_t k, size_t from, size_t to)
 {
 	size_t i;
@@ -242,6 +336,19 @@ pass_chars(const unsigned char *s, size_t len, struct normalized *n)
 		enum cclass cls;
 		char enc[4];
 
+		if (s[i] >= 0x21 && s[i] < 0x7F && !is_collapsible((char)s[i]) && s[i] != '`') {
+			/* Most of any message: plain ASCII that only needs lower-casing. */
+			char c = (char)s[i];
+			if (c >= 'A' && c <= 'Z')
+				c = (char)(c + 32);
+			if (space && n->len > 0 && emit(n, " ", 1, start, start) < 0)
+				return;
+			space = 0;
+			i++;
+			if (emit(n, &c, 1, start, i) < 0)
+				return;
+			continue;
+		}
 		i += normalize_utf8_decode(s + i, len - i, &cp);
 		if (cp < 0)
 			cp = 0xFFFD;
@@ -296,9 +403,12 @@ is_word_byte(unsigned char c)
 static size_t
 address_len(const char *t, size_t len)
 {
-	static const char *greet[] = {"hey ", "hi ", "hello ", "yo ", "ok ", "okay ", "oi ", "dear "};
+	static const char *greet[] = {"hey ", "hi ",   "hello ", "yo ",
+	                              "ok ",  "okay ", "oi ",    "dear "};
 	size_t p = 0, g;
 
+	if (strchr("<@hyodu", t[0]) == NULL)
+		return 0;
 	if (len >= 3 && t[0] == '<' && t[1] == '@') {
 		p = 2;
 		if (p < len && (t[p] == '!' || t[p] == '&'))
@@ -365,13 +475,10 @@ pass_words(const struct normalized *in, struct normalized *out)
 		while (w < len && is_word_byte((unsigned char)t[w]))
 			w++;
 		k = w - p;
-		for (r = 0; r < sizeof(shorthand) / sizeof(shorthand[0]); r++) {
-			if (strlen(shorthand[r].from) == k && memcmp(shorthand[r].from, t + p, k) == 0)
-				break;
-		}
-		if (r < sizeof(shorthand) / sizeof(shorthand[0])) {
-			if (emit(out, shorthand[r].to, strlen(shorthand[r].to), in->from[p],
-				 in->to[w - 1]) < 0)
+		r = k <= SHORTHAND_MAX ? shorthand_find(t + p, k) : NSHORTHAND;
+		if (r < NSHORTHAND) {
+			if (emit(out, shorthand[r].to, shorthand[r].to_len, in->from[p],
+			         in->to[w - 1]) < 0)
 				return;
 		} else {
 			size_t i;
@@ -404,7 +511,7 @@ normalize_text(const char *src, size_t len, struct normalized *out)
 
 void
 normalize_span(const struct normalized *n, size_t start, size_t end, size_t *src_start,
-	       size_t *src_end)
+               size_t *src_end)
 {
 	*src_start = n->from[start];
 	*src_end = n->to[end - 1];
