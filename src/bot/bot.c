@@ -4,17 +4,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bot/commands.h"
+#include "bot/dialogue.h"
+#include "bot/requests.h"
 #include "bot/people.h"
 #include "bot/turn.h"
 #include "core/buf.h"
 #include "core/config.h"
+#include "core/http.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/util.h"
 #include "gateway/gateway.h"
 #include "nlu/intent.h"
+#include "services/seerr.h"
 #include "nlu/nlu.h"
 
 /* Every network usher can speak; a network runs when its section exists. */
@@ -35,6 +40,9 @@ struct bot {
 	struct store *store;
 	struct people *people;
 	struct nlu *nlu;
+	struct http *http;
+	struct seerr *seerr;
+	struct requests *requests;
 	struct gateway **gateways;
 	bool *ended;
 	size_t gateway_count;
@@ -44,6 +52,9 @@ struct bot {
 	unsigned in_flight;
 	bool draining;
 	loop_timer_id drain_timer;
+	struct turn *turns;
+	struct queued_msg *queue;
+	loop_timer_id dequeue_timer;
 };
 
 struct turn {
@@ -54,11 +65,23 @@ struct turn {
 	char *msg_id;
 	char *text;
 	char *display_name;
+	char *sender;
 	bool direct;
 	int refs;
+	struct turn *next; /* in bot->turns while alive */
+};
+
+/* A message that waits for the conversation's previous one to be answered,
+ * so that a person who types fast is answered in order ("get dune", "2"). */
+struct queued_msg {
+	struct gateway *gw;
+	struct chat_msg msg; /* strings owned here */
+	struct queued_msg *next;
 };
 
 static void bot_check_drained(struct bot *bot);
+static void bot_dequeue(struct loop *loop, loop_timer_id id, void *arg);
+static void bot_on_message(struct gateway *gw, const struct chat_msg *msg, void *arg);
 
 static void
 bot_drain_timeout(struct loop *loop, loop_timer_id id, void *arg)
@@ -74,7 +97,8 @@ bot_drain_timeout(struct loop *loop, loop_timer_id id, void *arg)
 static void
 bot_check_drained(struct bot *bot)
 {
-	if (bot->draining && bot->in_flight == 0) {
+	if (bot->draining && bot->in_flight == 0 &&
+	    (bot->requests == NULL || requests_unsettled(bot->requests) == 0)) {
 		if (bot->drain_timer)
 			loop_cancel_timer(bot->loop, bot->drain_timer);
 		bot->drain_timer = 0;
@@ -108,6 +132,56 @@ turn_display_name(const struct turn *t)
 	return t->display_name;
 }
 
+const char *
+turn_network(const struct turn *t)
+{
+	return gateway_name(t->gw);
+}
+
+const char *
+turn_room(const struct turn *t)
+{
+	return t->room;
+}
+
+const char *
+turn_msg_id(const struct turn *t)
+{
+	return t->msg_id;
+}
+
+struct seerr *
+turn_seerr(const struct turn *t)
+{
+	return t->bot->seerr;
+}
+
+struct requests *
+turn_requests(const struct turn *t)
+{
+	return t->bot->requests;
+}
+
+struct store *
+turn_store(const struct turn *t)
+{
+	return t->bot->store;
+}
+
+void
+turn_dialogue_load(struct turn *t, struct dialogue_state *out)
+{
+	dialogue_load(t->bot->store, gateway_name(t->gw), t->room, t->person->name, time(NULL),
+	              out);
+}
+
+int
+turn_dialogue_save(struct turn *t, const struct dialogue_state *state)
+{
+	return dialogue_save(t->bot->store, gateway_name(t->gw), t->room, t->person->name,
+	                     time(NULL), state);
+}
+
 void
 turn_hold(struct turn *t)
 {
@@ -120,10 +194,21 @@ turn_release(struct turn *t)
 {
 	struct bot *bot = t->bot;
 
+	struct turn **pp;
+
 	if (--t->refs > 0) {
 		bot_work_done(bot);
 		return;
 	}
+	for (pp = &bot->turns; *pp; pp = &(*pp)->next) {
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	}
+	if (bot->queue && bot->dequeue_timer == 0)
+		bot->dequeue_timer = loop_add_timer(bot->loop, 0, bot_dequeue, bot);
+	free(t->sender);
 	free(t->room);
 	free(t->msg_id);
 	free(t->text);
@@ -177,6 +262,36 @@ turn_replyf(struct turn *t, const char *fmt, ...)
 	return rc;
 }
 
+static void
+bot_say_done(void *arg, int status, const char *msg_id, const char *error)
+{
+	turn_reply_done(arg, status, msg_id, error);
+}
+
+/* Speaks in a conversation outside any turn (a request settled later). */
+static int
+bot_say(void *arg, const char *network, const char *room, const char *reply_to,
+        const char *text)
+{
+	struct bot *bot = arg;
+	struct gateway *gw = bot_gateway(bot, network);
+	struct chat_out out;
+
+	if (gw == NULL) {
+		log_warnx("cannot tell %s: that network is not configured any more", room);
+		return -1;
+	}
+	memset(&out, 0, sizeof(out));
+	out.text = text;
+	out.reply_to = reply_to;
+	bot->in_flight++;
+	if (gateway_send(gw, room, &out, bot_say_done, bot) == -1) {
+		bot_work_done(bot);
+		return -1;
+	}
+	return 0;
+}
+
 /* What a stranger may do under unknown_users = read-only: look, not act. */
 static bool
 bot_read_only_kind(enum intent_kind kind)
@@ -204,6 +319,82 @@ bot_identify(struct bot *bot, const struct chat_msg *msg, bool *stranger)
 	return p;
 }
 
+static bool
+bot_same_conversation(const struct gateway *gw, const char *room, const char *sender,
+                      const struct gateway *gw2, const char *room2, const char *sender2)
+{
+	return gw == gw2 && strcmp(room, room2) == 0 &&
+	       strcmp(sender ? sender : "", sender2 ? sender2 : "") == 0;
+}
+
+static bool
+bot_conversation_busy(const struct bot *bot, const struct gateway *gw, const struct chat_msg *m)
+{
+	const struct turn *t;
+
+	for (t = bot->turns; t; t = t->next)
+		if (bot_same_conversation(t->gw, t->room, t->sender, gw, m->room, m->sender))
+			return true;
+	return false;
+}
+
+static void
+bot_queue_msg(struct bot *bot, struct gateway *gw, const struct chat_msg *m)
+{
+	struct queued_msg *q = xcalloc(1, sizeof(*q)), **pp;
+
+	q->gw = gw;
+	q->msg = *m;
+	q->msg.network = xstrdup(m->network);
+	q->msg.room = xstrdup(m->room);
+	q->msg.sender = xstrdup(m->sender);
+	q->msg.sender_name = xstrdup(m->sender_name);
+	q->msg.text = xstrdup(m->text);
+	q->msg.msg_id = xstrdup(m->msg_id);
+	q->msg.reply_to = xstrdup(m->reply_to);
+	for (pp = &bot->queue; *pp; pp = &(*pp)->next)
+		;
+	*pp = q;
+	bot->in_flight++;
+}
+
+static void
+bot_queued_free(struct queued_msg *q)
+{
+	free((char *)q->msg.network);
+	free((char *)q->msg.room);
+	free((char *)q->msg.sender);
+	free((char *)q->msg.sender_name);
+	free((char *)q->msg.text);
+	free((char *)q->msg.msg_id);
+	free((char *)q->msg.reply_to);
+	free(q);
+}
+
+/* Hands on the oldest waiting message of every conversation that is free. */
+static void
+bot_dequeue(struct loop *loop, loop_timer_id id, void *arg)
+{
+	struct bot *bot = arg;
+	struct queued_msg **pp = &bot->queue;
+
+	(void)loop;
+	(void)id;
+	bot->dequeue_timer = 0;
+	while (*pp) {
+		struct queued_msg *q = *pp;
+
+		if (bot_conversation_busy(bot, q->gw, &q->msg)) {
+			pp = &q->next;
+			continue;
+		}
+		*pp = q->next;
+		bot_on_message(q->gw, &q->msg, bot);
+		bot_queued_free(q);
+		bot_work_done(bot);
+	}
+}
+
 static void
 bot_on_message(struct gateway *gw, const struct chat_msg *msg, void *arg)
 {
@@ -214,7 +405,14 @@ bot_on_message(struct gateway *gw, const struct chat_msg *msg, void *arg)
 
 	if (!msg->direct && !msg->addressed)
 		return;
+	if (bot_conversation_busy(bot, gw, msg)) {
+		bot_queue_msg(bot, gw, msg);
+		return;
+	}
 	t = xcalloc(1, sizeof(*t));
+	t->sender = xstrdup(msg->sender);
+	t->next = bot->turns;
+	bot->turns = t;
 	t->bot = bot;
 	t->gw = gw;
 	t->room = xstrdup(msg->room);
@@ -309,6 +507,10 @@ bot_new_with_networks(struct loop *loop, const struct config *cfg, struct store 
 		bot_free(bot);
 		return NULL;
 	}
+	bot->http = http_new(loop);
+	bot->seerr = seerr_new(bot->http, cfg);
+	if (bot->seerr && store)
+		bot->requests = requests_new(loop, store, bot->seerr, bot_say, bot);
 	for (i = 0; i < network_count; i++) {
 		struct gateway *gw;
 
@@ -342,6 +544,8 @@ bot_start(struct bot *bot, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	if (bot->requests)
+		requests_resume(bot->requests);
 	return 0;
 }
 
@@ -373,6 +577,17 @@ bot_free(struct bot *bot)
 		gateway_free(bot->gateways[i]);
 	if (bot->drain_timer)
 		loop_cancel_timer(bot->loop, bot->drain_timer);
+	if (bot->dequeue_timer)
+		loop_cancel_timer(bot->loop, bot->dequeue_timer);
+	while (bot->queue) {
+		struct queued_msg *q = bot->queue;
+
+		bot->queue = q->next;
+		bot_queued_free(q);
+	}
+	requests_free(bot->requests);
+	seerr_free(bot->seerr);
+	http_free(bot->http);
 	nlu_free(bot->nlu);
 	people_free(bot->people);
 	free(bot->gateways);

@@ -1,13 +1,16 @@
 #include "bot/commands.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "bot/handlers.h"
 #include "bot/people.h"
 #include "bot/turn.h"
 #include "nlu/intent.h"
+#include "services/seerr.h"
 
 typedef void command_fn(struct turn *t, const struct intent *in);
 
@@ -44,9 +47,9 @@ command_help(struct turn *t, const struct intent *in)
 static bool
 commands_is_greeting(const char *text)
 {
-	static const char *const greetings[] = {"hi",    "hello",          "hey",
-	                                        "hiya",  "good morning",   "good evening",
-	                                        "howdy", "good afternoon", "yo"};
+	static const char *const greetings[] = {
+	    "hi", "hello", "hey", "hiya", "good morning", "good evening", "howdy", "good afternoon",
+	    "yo"};
 	size_t i, len;
 
 	while (*text == ' ')
@@ -82,25 +85,6 @@ command_not_media(struct turn *t, const struct intent *in)
 	turn_reply(t, "I can only fetch films and TV shows, not music, books or games.");
 }
 
-/* The services that would carry this out are not connected in this build:
- * say so plainly rather than pretend. */
-static void
-command_not_yet(struct turn *t, const struct intent *in)
-{
-	const char *what = intent_kind_name(in->kind);
-
-	if (in->title[0] != '\0')
-		turn_replyf(t,
-		            "I understood that you want me to %s \"%s\", but I can't talk to the "
-		            "media server yet, so I can't do that today.",
-		            what, in->title);
-	else
-		turn_replyf(t,
-		            "I understood \"%s\", but I can't talk to the media server yet, so I "
-		            "can't do that today.",
-		            what);
-}
-
 static void
 command_admin_only(struct turn *t, const struct intent *in)
 {
@@ -108,13 +92,20 @@ command_admin_only(struct turn *t, const struct intent *in)
 }
 
 static const struct command commands[] = {
-    {INTENT_HELP, false, command_help},         {INTENT_UNKNOWN, false, command_unknown},
-    {INTENT_SEARCH, false, command_not_yet},    {INTENT_REQUEST, false, command_not_yet},
-    {INTENT_STATUS, false, command_not_yet},    {INTENT_LIST_REQUESTS, false, command_not_yet},
-    {INTENT_CANCEL, false, command_not_yet},    {INTENT_APPROVE, true, command_not_yet},
-    {INTENT_DECLINE, true, command_not_yet},    {INTENT_SELECT, false, command_not_yet},
-    {INTENT_CONFIRM, false, command_not_yet},   {INTENT_DENY, false, command_not_yet},
-    {INTENT_RECOMMEND, false, command_not_yet}, {INTENT_REPORT_ISSUE, false, command_not_yet},
+    {INTENT_HELP, false, command_help},
+    {INTENT_UNKNOWN, false, command_unknown},
+    {INTENT_SEARCH, false, cmd_status},
+    {INTENT_REQUEST, false, cmd_request},
+    {INTENT_STATUS, false, cmd_status},
+    {INTENT_LIST_REQUESTS, false, cmd_list_requests},
+    {INTENT_CANCEL, false, cmd_cancel},
+    {INTENT_APPROVE, true, cmd_approve},
+    {INTENT_DECLINE, true, cmd_decline},
+    {INTENT_SELECT, false, cmd_select},
+    {INTENT_CONFIRM, false, cmd_confirm},
+    {INTENT_DENY, false, cmd_deny},
+    {INTENT_RECOMMEND, false, cmd_recommend},
+    {INTENT_REPORT_ISSUE, false, cmd_report_issue},
 };
 
 void
@@ -126,14 +117,98 @@ commands_dispatch(struct turn *t, const struct intent *in)
 		command_not_media(t, in);
 		return;
 	}
+	/* Admin-only intents are refused for members whatever produced them,
+	 * before anything else looks at them. */
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (commands[i].kind != in->kind)
-			continue;
-		if (commands[i].admin_only && turn_person(t)->role != ROLE_ADMIN)
+		if (commands[i].kind == in->kind && commands[i].admin_only &&
+		    !handlers_is_admin(t)) {
 			command_admin_only(t, in);
-		else
-			commands[i].fn(t, in);
+			return;
+		}
+	}
+	if (cmd_answer_pending(t, in))
 		return;
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (commands[i].kind == in->kind) {
+			commands[i].fn(t, in);
+			return;
+		}
 	}
 	command_unknown(t, in);
+}
+
+bool
+handlers_need_seerr(struct turn *t)
+{
+	if (turn_seerr(t) != NULL && turn_requests(t) != NULL)
+		return false;
+	turn_reply(t, "I'm not connected to Overseerr yet, so I can't do that. Whoever runs the "
+	              "media server needs to add a [seerr] section to usher's config.");
+	return true;
+}
+
+const char *
+handlers_kind_word(enum seerr_kind kind)
+{
+	return kind == SEERR_TV ? "show" : "film";
+}
+
+void
+handlers_reply_failure(struct turn *t, const char *doing, const struct service_result *res)
+{
+	if (res->error == SERVICE_UNREACHABLE || res->error == SERVICE_SERVER ||
+	    res->error == SERVICE_BAD_RESPONSE || res->error == SERVICE_TLS)
+		turn_replyf(t, "I can't %s right now: Overseerr isn't answering properly (%s). "
+		               "Try again in a little while.",
+		            doing, res->message);
+	else if (res->error == SERVICE_AUTH)
+		turn_replyf(t, "I can't %s: Overseerr turned usher away (%s). Whoever runs the "
+		               "media server should check usher's API key and your Seerr user.",
+		            doing, res->message);
+	else
+		turn_replyf(t, "I can't %s: %s", doing, res->message);
+}
+
+long
+handlers_seerr_user(const struct turn *t)
+{
+	return turn_person(t)->seerr_user;
+}
+
+bool
+handlers_is_admin(const struct turn *t)
+{
+	return turn_person(t)->role == ROLE_ADMIN;
+}
+
+/* Lower-cases letters and digits, drops everything else, and skips a
+ * leading "the ", "a " or "an ". */
+static void
+handlers_title_key(const char *in, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	if (strncasecmp(in, "the ", 4) == 0)
+		in += 4;
+	else if (strncasecmp(in, "a ", 2) == 0)
+		in += 2;
+	else if (strncasecmp(in, "an ", 3) == 0)
+		in += 3;
+	for (; *in && n + 1 < outlen; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if (isalnum(c) || c >= 0x80)
+			out[n++] = (char)tolower(c);
+	}
+	out[n] = '\0';
+}
+
+bool
+handlers_same_title(const char *a, const char *b)
+{
+	char ka[SEERR_TITLE_MAX], kb[SEERR_TITLE_MAX];
+
+	handlers_title_key(a, ka, sizeof(ka));
+	handlers_title_key(b, kb, sizeof(kb));
+	return ka[0] != '\0' && strcmp(ka, kb) == 0;
 }

@@ -16,6 +16,10 @@
 struct turn;
 struct person;
 struct chat_msg;
+struct seerr;
+struct requests;
+struct store;
+struct dialogue_state;
 
 /* Borrowed, valid for the turn's life. */
 const struct person *turn_person(const struct turn *t);
@@ -29,6 +33,21 @@ const char *turn_display_name(const struct turn *t);
  * failure is logged). */
 int turn_reply(struct turn *t, const char *text);
 int turn_replyf(struct turn *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Where the message came from. Borrowed, valid for the turn's life. */
+const char *turn_network(const struct turn *t);
+const char *turn_room(const struct turn *t);
+const char *turn_msg_id(const struct turn *t);
+
+/* The bot's services; NULL when not configured. Borrowed. */
+struct seerr *turn_seerr(const struct turn *t);
+struct requests *turn_requests(const struct turn *t);
+struct store *turn_store(const struct turn *t);
+
+/* The conversation's pending question (see dialogue.h). */
+void turn_dialogue_load(struct turn *t, struct dialogue_state *out);
+/* Returns 0, or -1 when it could not be saved (logged). */
+int turn_dialogue_save(struct turn *t, const struct dialogue_state *state);
 
 void turn_hold(struct turn *t);
 void turn_release(struct turn *t);

@@ -40,6 +40,7 @@ static const char *const migrations[] = {
     "  room TEXT NOT NULL,"
     "  person TEXT NOT NULL,"
     "  reply_to TEXT,"
+    "  seerr_user INTEGER NOT NULL DEFAULT 0,"
     "  kind TEXT NOT NULL,"
     "  tmdb_id INTEGER NOT NULL,"
     "  title TEXT NOT NULL,"

@@ -17,16 +17,16 @@
 #include "nlu/intent.h"
 #include "nlu/normalize.h"
 
-#define GRAMMAR_FILE_MAX  (1024 * 1024)
-#define FRAGMENT_DEPTH    8
-#define SLOT_GROUPS_MAX   8
-#define MATCH_LIMIT       50000
-#define DEPTH_LIMIT       2000
-#define HEAP_LIMIT_KIB    4096
-#define JIT_STACK_START   (32 * 1024)
-#define JIT_STACK_MAX     (512 * 1024)
-#define COMPILE_OPTIONS   (PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS | PCRE2_DUPNAMES)
-#define DEFAULT_PRIORITY  50
+#define GRAMMAR_FILE_MAX   (1024 * 1024)
+#define FRAGMENT_DEPTH     8
+#define SLOT_GROUPS_MAX    8
+#define MATCH_LIMIT        50000
+#define DEPTH_LIMIT        2000
+#define HEAP_LIMIT_KIB     4096
+#define JIT_STACK_START    (32 * 1024)
+#define JIT_STACK_MAX      (512 * 1024)
+#define COMPILE_OPTIONS    (PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS | PCRE2_DUPNAMES)
+#define DEFAULT_PRIORITY   50
 #define DEFAULT_CONFIDENCE 0.9f
 
 enum slot {
@@ -45,8 +45,8 @@ enum slot {
 };
 
 static const char *const slot_names[SLOT_COUNT] = {
-	"title", "year", "season", "episode", "choice", "all_seasons",
-	"latest", "uhd", "movie", "tv", "other",
+    "title",  "year", "season", "episode", "choice", "all_seasons",
+    "latest", "uhd",  "movie",  "tv",      "other",
 };
 
 struct rule {
@@ -59,18 +59,47 @@ struct rule {
 	pcre2_code *code;
 	bool jit;
 	uint32_t minlen; /* characters; a shorter text cannot match */
+	uint64_t need;   /* its `need:` group bit; 0: tried whatever the words */
 	uint8_t ngroups[SLOT_COUNT];
 	uint16_t groups[SLOT_COUNT][SLOT_GROUPS_MAX];
+};
+
+#define NEED_GROUPS_MAX 64
+
+/* The two-byte candidate table covers messages starting with these. */
+static const char PAIR_FIRST[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+static const char PAIR_SECOND[] = "abcdefghijklmnopqrstuvwxyz0123456789' :,.-?!#";
+#define NPAIR_FIRST  (sizeof(PAIR_FIRST) - 1)
+#define NPAIR_SECOND (sizeof(PAIR_SECOND) - 1)
+static int8_t pair_first_index[256], pair_second_index[256];
+
+/* A `need:` word and the rules (group bits) that it lets through. */
+struct need_word {
+	char *word;
+	size_t len;
+	bool prefix; /* "subtitle*" */
+	uint64_t groups;
 };
 
 struct grammar {
 	struct rule *rules;
 	size_t nrules;
+	struct need_word *needs; /* sorted by word */
+	size_t nneeds;
+	uint64_t need_number;      /* groups let through by any word with a digit */
+	uint32_t *need_first[256]; /* need words by first byte */
+	uint32_t nneed_first[256];
+	int ngroups;
 	pcre2_code *lead; /* stripped before the rules are tried; may be NULL */
 	bool lead_jit;
-	/* Rules that can start with byte b, best first (priority, file order). */
+	pcre2_code *tail; /* stripped off the end likewise; may be NULL */
+	bool tail_jit;
+	/* Rules that can start with byte b, best first (priority, file order);
+	 * and, finer, with the two bytes PAIR_FIRST[i] PAIR_SECOND[j]. */
 	uint32_t *cand[256];
 	uint32_t ncand[256];
+	uint32_t *cand2[NPAIR_FIRST][NPAIR_SECOND];
+	uint32_t ncand2[NPAIR_FIRST][NPAIR_SECOND];
 	pcre2_match_context *mctx;
 	pcre2_jit_stack *jit_stack;
 	pcre2_match_data *md;
@@ -88,8 +117,8 @@ struct loader {
 	const char *file;
 	struct fragment *frags;
 	size_t nfrags;
-	char *tail;          /* this file's `tail` fragment, expanded; NULL: none */
 	struct buf lead_alt; /* every file's `lead`, as alternatives */
+	struct buf tail_alt; /* every file's `tail`, as alternatives */
 	char *err;
 	size_t errlen;
 	/* The rule being read. */
@@ -100,15 +129,16 @@ struct loader {
 	enum intent_media media;
 	int priority;
 	float confidence;
+	char *need; /* the rule's `need:` words, or NULL */
 	size_t npending;
 	struct pending {
 		char *pattern;
 		int line;
-	} *pending;
+	} * pending;
 };
 
-static int
-fail(struct loader *ld, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct loader *ld, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int
 fail(struct loader *ld, int line, const char *fmt, ...)
@@ -173,15 +203,15 @@ expand(struct loader *ld, int line, const char *src, struct buf *out, size_t **o
 			if (j >= n || src[j] != '}') {
 				free(*offs);
 				*offs = NULL;
-				return fail(ld, line, "unterminated fragment reference (at offset %zu)",
-					    i);
+				return fail(ld, line,
+				            "unterminated fragment reference (at offset %zu)", i);
 			}
 			f = find_fragment(ld, src + i + 1, j - i - 1);
 			if (f == NULL) {
 				free(*offs);
 				*offs = NULL;
 				return fail(ld, line, "unknown fragment {%.*s} (at offset %zu)",
-					    (int)(j - i - 1), src + i + 1, i);
+				            (int)(j - i - 1), src + i + 1, i);
 			}
 			buf_append_str(out, "(?:");
 			buf_append_str(out, f->text);
@@ -210,7 +240,7 @@ expand(struct loader *ld, int line, const char *src, struct buf *out, size_t **o
 /* Compiles `prefix EXPANDED suffix`, reporting errors against `written`. */
 static pcre2_code *
 compile(struct loader *ld, int line, const char *prefix, const char *expanded, const size_t *offs,
-	const char *suffix, uint32_t options)
+        const char *suffix, uint32_t options)
 {
 	char *full = xasprintf("%s%s%s", prefix, expanded, suffix);
 	int code;
@@ -262,8 +292,9 @@ define_fragment(struct loader *ld, int line, const char *name, const char *patte
 	ld->frags[ld->nfrags].name = xstrdup(name);
 	ld->frags[ld->nfrags].text = buf_steal(&out);
 	if (strcmp(name, "tail") == 0) {
-		free(ld->tail);
-		ld->tail = xstrdup(ld->frags[ld->nfrags].text);
+		buf_append_str(&ld->tail_alt, ld->tail_alt.len ? "|(?:" : "(?:");
+		buf_append_str(&ld->tail_alt, ld->frags[ld->nfrags].text);
+		buf_append_str(&ld->tail_alt, ")");
 	} else if (strcmp(name, "lead") == 0) {
 		buf_append_str(&ld->lead_alt, ld->lead_alt.len ? "|(?:" : "(?:");
 		buf_append_str(&ld->lead_alt, ld->frags[ld->nfrags].text);
@@ -306,8 +337,7 @@ map_groups(struct loader *ld, int line, struct rule *r)
 }
 
 static void
-set_first_bytes(struct loader *ld, struct rule *r, const char *expanded, uint8_t *bits,
-		bool *any)
+set_first_bytes(struct loader *ld, struct rule *r, const char *expanded, uint8_t *bits, bool *any)
 {
 	/* PCRE2 computes no start-of-match data for anchored patterns, so a
 	 * second, unanchored compile is made only to ask it which bytes a
@@ -321,7 +351,7 @@ set_first_bytes(struct loader *ld, struct rule *r, const char *expanded, uint8_t
 	(void)ld;
 	*any = true;
 	re = pcre2_compile((PCRE2_SPTR)full, PCRE2_ZERO_TERMINATED, COMPILE_OPTIONS, &code, &at,
-			   NULL);
+	                   NULL);
 	free(full);
 	if (re == NULL)
 		return;
@@ -351,6 +381,43 @@ set_first_bytes(struct loader *ld, struct rule *r, const char *expanded, uint8_t
 	pcre2_code_free(re);
 }
 
+/* Records the words of a `need:` line for the group `bit`. */
+static void
+add_needs(struct grammar *g, const char *list, uint64_t bit)
+{
+	char *copy = xstrdup(list), *w, *save = NULL;
+
+	for (w = strtok_r(copy, " |,", &save); w != NULL; w = strtok_r(NULL, " |,", &save)) {
+		size_t len = strlen(w), i;
+		bool prefix = len > 1 && w[len - 1] == '*';
+
+		if (strcmp(w, "<number>") == 0) {
+			g->need_number |= bit;
+			continue;
+		}
+		if (prefix)
+			w[--len] = '\0';
+		for (i = 0; i < len; i++) {
+			if (w[i] >= 'A' && w[i] <= 'Z')
+				w[i] = (char)(w[i] + 32);
+		}
+		for (i = 0; i < g->nneeds; i++) {
+			if (g->needs[i].prefix == prefix && strcmp(g->needs[i].word, w) == 0)
+				break;
+		}
+		if (i == g->nneeds) {
+			g->needs = xrealloc(g->needs, (g->nneeds + 1) * sizeof(*g->needs));
+			g->needs[i].word = xstrdup(w);
+			g->needs[i].len = len;
+			g->needs[i].prefix = prefix;
+			g->needs[i].groups = 0;
+			g->nneeds++;
+		}
+		g->needs[i].groups |= bit;
+	}
+	free(copy);
+}
+
 /* Compiles the patterns of the rule just read. */
 static int
 finish_rule(struct loader *ld, uint8_t (**bitmaps)[32], bool **anys)
@@ -365,6 +432,13 @@ finish_rule(struct loader *ld, uint8_t (**bitmaps)[32], bool **anys)
 		ret = fail(ld, ld->rule_line, "rule %s has no intent", ld->rule_name);
 	else if (ld->npending == 0)
 		ret = fail(ld, ld->rule_line, "rule %s has no match", ld->rule_name);
+	if (ret == 0 && ld->need != NULL) {
+		if (g->ngroups >= NEED_GROUPS_MAX)
+			ret = fail(ld, ld->rule_line,
+			           "more than %d rules with need:", NEED_GROUPS_MAX);
+		else
+			add_needs(g, ld->need, (uint64_t)1 << g->ngroups++);
+	}
 	for (p = 0; ret == 0 && p < ld->npending; p++) {
 		struct buf out;
 		size_t *offs = NULL;
@@ -382,9 +456,9 @@ finish_rule(struct loader *ld, uint8_t (**bitmaps)[32], bool **anys)
 		*anys = xrealloc(*anys, (g->nrules + 1) * sizeof(**anys));
 		r = &g->rules[g->nrules];
 		memset(r, 0, sizeof(*r));
-		suffix = xasprintf(")(?:%s)\\z", ld->tail ? ld->tail : "");
+		suffix = xstrdup(")\\z");
 		r->code = compile(ld, ld->pending[p].line, "(?:", out.data ? out.data : "", offs,
-				  suffix, COMPILE_OPTIONS | PCRE2_ANCHORED);
+		                  suffix, COMPILE_OPTIONS | PCRE2_ANCHORED);
 		free(suffix);
 		free(offs);
 		if (r->code == NULL) {
@@ -399,6 +473,7 @@ finish_rule(struct loader *ld, uint8_t (**bitmaps)[32], bool **anys)
 		r->priority = ld->priority;
 		r->confidence = ld->confidence;
 		r->order = g->nrules - 1;
+		r->need = ld->need ? (uint64_t)1 << (g->ngroups - 1) : 0;
 		r->jit = pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE) == 0;
 		pcre2_pattern_info(r->code, PCRE2_INFO_MINLENGTH, &r->minlen);
 		if (map_groups(ld, ld->pending[p].line, r) < 0) {
@@ -407,7 +482,7 @@ finish_rule(struct loader *ld, uint8_t (**bitmaps)[32], bool **anys)
 			break;
 		}
 		set_first_bytes(ld, r, out.data ? out.data : "", (*bitmaps)[g->nrules - 1],
-				&(*anys)[g->nrules - 1]);
+		                &(*anys)[g->nrules - 1]);
 		buf_free(&out);
 	}
 	for (p = 0; p < ld->npending; p++)
@@ -415,6 +490,8 @@ finish_rule(struct loader *ld, uint8_t (**bitmaps)[32], bool **anys)
 	ld->npending = 0;
 	free(ld->rule_name);
 	ld->rule_name = NULL;
+	free(ld->need);
+	ld->need = NULL;
 	return ret;
 }
 
@@ -512,10 +589,17 @@ load_text(struct loader *ld, const char *text, uint8_t (**bitmaps)[32], bool **a
 					break;
 				}
 				ld->pending = xrealloc(ld->pending,
-						       (ld->npending + 1) * sizeof(*ld->pending));
+				                       (ld->npending + 1) * sizeof(*ld->pending));
 				ld->pending[ld->npending].pattern = xstrdup(val);
 				ld->pending[ld->npending].line = lineno;
 				ld->npending++;
+			} else if (strcmp(key, "need") == 0) {
+				if (*val == '\0') {
+					ret = fail(ld, lineno, "empty need");
+					break;
+				}
+				free(ld->need);
+				ld->need = xstrdup(val);
 			} else if (strcmp(key, "intent") == 0) {
 				if (intent_kind_from_name(val, &ld->kind) < 0) {
 					ret = fail(ld, lineno, "unknown intent \"%s\"", val);
@@ -565,8 +649,6 @@ loader_end_file(struct loader *ld)
 	free(ld->frags);
 	ld->frags = NULL;
 	ld->nfrags = 0;
-	free(ld->tail);
-	ld->tail = NULL;
 	for (i = 0; i < ld->npending; i++)
 		free(ld->pending[i].pattern);
 	free(ld->pending);
@@ -574,6 +656,8 @@ loader_end_file(struct loader *ld)
 	ld->npending = 0;
 	free(ld->rule_name);
 	ld->rule_name = NULL;
+	free(ld->need);
+	ld->need = NULL;
 }
 
 static int
@@ -585,6 +669,49 @@ cmp_rule_rank(const void *a, const void *b, void *arg)
 	if (x->priority != y->priority)
 		return x->priority > y->priority ? -1 : 1;
 	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Refines the first-byte lists to two bytes: each rule that starts with
+ * known bytes is asked (a partial match on just those two bytes) whether a
+ * message could start that way. Rules that can start anywhere are in every
+ * list. Costs some milliseconds at load; saves most failed tries at parse. */
+static void
+build_pairs(struct grammar *g, const bool *anys)
+{
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+	size_t i, j, k;
+
+	memset(pair_first_index, -1, sizeof(pair_first_index));
+	memset(pair_second_index, -1, sizeof(pair_second_index));
+	for (i = 0; i < NPAIR_FIRST; i++)
+		pair_first_index[(unsigned char)PAIR_FIRST[i]] = (int8_t)i;
+	for (j = 0; j < NPAIR_SECOND; j++)
+		pair_second_index[(unsigned char)PAIR_SECOND[j]] = (int8_t)j;
+	for (i = 0; i < NPAIR_FIRST; i++) {
+		unsigned char b = (unsigned char)PAIR_FIRST[i];
+		for (j = 0; j < NPAIR_SECOND; j++) {
+			char probe[2] = {(char)b, PAIR_SECOND[j]};
+			uint32_t *list =
+			    xmalloc((g->ncand[b] ? g->ncand[b] : 1) * sizeof(uint32_t));
+			uint32_t n = 0;
+
+			for (k = 0; k < g->ncand[b]; k++) {
+				uint32_t r = g->cand[b][k];
+				int rc;
+				if (anys[r]) {
+					list[n++] = r;
+					continue;
+				}
+				rc = pcre2_match(g->rules[r].code, (PCRE2_SPTR)probe, 2, 0,
+				                 PCRE2_PARTIAL_SOFT | PCRE2_NO_JIT, md, NULL);
+				if (rc >= 0 || rc == PCRE2_ERROR_PARTIAL)
+					list[n++] = r;
+			}
+			g->cand2[i][j] = list;
+			g->ncand2[i][j] = n;
+		}
+	}
+	pcre2_match_data_free(md);
 }
 
 /* Makes the loaded rules usable: candidate lists, lead, match resources. */
@@ -605,17 +732,35 @@ grammar_finish(struct loader *ld, uint8_t (*bitmaps)[32], const bool *anys)
 		}
 		qsort_r(g->cand[b], g->ncand[b], sizeof(uint32_t), cmp_rule_rank, g->rules);
 	}
+	build_pairs(g, anys);
+	for (i = 0; i < g->nneeds; i++) {
+		unsigned char c = (unsigned char)g->needs[i].word[0];
+		g->need_first[c] =
+		    xrealloc(g->need_first[c], (g->nneed_first[c] + 1) * sizeof(uint32_t));
+		g->need_first[c][g->nneed_first[c]++] = (uint32_t)i;
+	}
 	for (i = 0; i < g->nrules; i++) {
 		uint32_t c;
 		pcre2_pattern_info(g->rules[i].code, PCRE2_INFO_CAPTURECOUNT, &c);
 		if (c + 1 > maxcap)
 			maxcap = c + 1;
 	}
+	if (ld->tail_alt.len > 0) {
+		int code;
+		PCRE2_SIZE at;
+		char *t = xasprintf("(?:%s)+\\z", ld->tail_alt.data);
+		g->tail = pcre2_compile((PCRE2_SPTR)t, PCRE2_ZERO_TERMINATED,
+		                        COMPILE_OPTIONS | PCRE2_ANCHORED, &code, &at, NULL);
+		free(t);
+		if (g->tail == NULL)
+			return fail(ld, 0, "the combined tail does not compile");
+		g->tail_jit = pcre2_jit_compile(g->tail, PCRE2_JIT_COMPLETE) == 0;
+	}
 	if (ld->lead_alt.len > 0) {
 		int code;
 		PCRE2_SIZE at;
 		g->lead = pcre2_compile((PCRE2_SPTR)ld->lead_alt.data, ld->lead_alt.len,
-					COMPILE_OPTIONS | PCRE2_ANCHORED, &code, &at, NULL);
+		                        COMPILE_OPTIONS | PCRE2_ANCHORED, &code, &at, NULL);
 		if (g->lead == NULL)
 			return fail(ld, 0, "the combined lead does not compile");
 		g->lead_jit = pcre2_jit_compile(g->lead, PCRE2_JIT_COMPLETE) == 0;
@@ -654,6 +799,7 @@ load(const char *const *paths, size_t n, const char *text, char *err, size_t err
 	ld.err = err;
 	ld.errlen = errlen;
 	buf_init(&ld.lead_alt, 0);
+	buf_init(&ld.tail_alt, 0);
 	if (errlen)
 		err[0] = '\0';
 	for (i = 0; ret == 0 && i < n; i++) {
@@ -681,6 +827,7 @@ load(const char *const *paths, size_t n, const char *text, char *err, size_t err
 	free(bitmaps);
 	free(anys);
 	buf_free(&ld.lead_alt);
+	buf_free(&ld.tail_alt);
 	if (ret < 0) {
 		grammar_free(ld.g);
 		return NULL;
@@ -715,7 +862,8 @@ grammar_load_dir(const char *dir, char *err, size_t errlen)
 	}
 	while ((de = readdir(d)) != NULL) {
 		size_t len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || len < 9 || strcmp(de->d_name + len - 8, ".grammar") != 0)
+		if (de->d_name[0] == '.' || len < 9 ||
+		    strcmp(de->d_name + len - 8, ".grammar") != 0)
 			continue;
 		paths = xrealloc(paths, (n + 1) * sizeof(*paths));
 		paths[n++] = xasprintf("%s/%s", dir, de->d_name);
@@ -745,10 +893,20 @@ grammar_free(struct grammar *g)
 		free(g->rules[i].name);
 		pcre2_code_free(g->rules[i].code);
 	}
+	for (i = 0; i < g->nneeds; i++)
+		free(g->needs[i].word);
+	free(g->needs);
 	free(g->rules);
-	for (i = 0; i < 256; i++)
+	for (i = 0; i < 256; i++) {
 		free(g->cand[i]);
+		free(g->need_first[i]);
+	}
+	for (i = 0; i < NPAIR_FIRST; i++) {
+		for (size_t j = 0; j < NPAIR_SECOND; j++)
+			free(g->cand2[i][j]);
+	}
 	pcre2_code_free(g->lead);
+	pcre2_code_free(g->tail);
 	pcre2_match_data_free(g->md);
 	pcre2_jit_stack_free(g->jit_stack);
 	pcre2_match_context_free(g->mctx);
@@ -765,15 +923,14 @@ grammar_rule_count(const struct grammar *g)
 /* Slots: what the matched groups say, turned into intent fields. */
 
 static const char *const number_words[] = {
-	"zero",    "one",     "two",       "three",    "four",     "five",    "six",
-	"seven",   "eight",   "nine",      "ten",      "eleven",   "twelve",  "thirteen",
-	"fourteen", "fifteen", "sixteen",  "seventeen", "eighteen", "nineteen", "twenty",
+    "zero",     "one",     "two",     "three",     "four",     "five",     "six",
+    "seven",    "eight",   "nine",    "ten",       "eleven",   "twelve",   "thirteen",
+    "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
 };
 static const char *const ordinal_words[] = {
-	"zeroth",     "first",      "second",      "third",       "fourth",     "fifth",
-	"sixth",      "seventh",    "eighth",      "ninth",       "tenth",      "eleventh",
-	"twelfth",    "thirteenth", "fourteenth",  "fifteenth",   "sixteenth",  "seventeenth",
-	"eighteenth", "nineteenth", "twentieth",
+    "zeroth",     "first",     "second",    "third",       "fourth",     "fifth",      "sixth",
+    "seventh",    "eighth",    "ninth",     "tenth",       "eleventh",   "twelfth",    "thirteenth",
+    "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth", "twentieth",
 };
 
 static bool
@@ -802,7 +959,7 @@ read_number(const char **pp, const char *end)
 	}
 	if (digits > 0) {
 		if (end - p >= 2 && (!strncmp(p, "st", 2) || !strncmp(p, "nd", 2) ||
-				     !strncmp(p, "rd", 2) || !strncmp(p, "th", 2)))
+		                     !strncmp(p, "rd", 2) || !strncmp(p, "th", 2)))
 			p += 2;
 		if (p < end && is_alnum_byte(*p) && digits < 5) {
 			while (p < end && is_alnum_byte(*p))
@@ -840,7 +997,7 @@ season_add(struct intent *in, int n)
 	if (i < in->season_count && in->season_list[i] == n)
 		return;
 	memmove(&in->season_list[i + 1], &in->season_list[i],
-		(size_t)(in->season_count - i) * sizeof(int));
+	        (size_t)(in->season_count - i) * sizeof(int));
 	in->season_list[i] = n;
 	in->season_count++;
 }
@@ -913,11 +1070,11 @@ is_space_at(const char *s, size_t *n)
 	return false;
 }
 
-static const char *const quote_marks[] = {"\"", "\xe2\x80\x9c", "\xe2\x80\x9d", "\xc2\xab",
-					  "\xc2\xbb", "\xe2\x80\x9e"};
+static const char *const quote_marks[] = {"\"",       "\xe2\x80\x9c", "\xe2\x80\x9d",
+                                          "\xc2\xab", "\xc2\xbb",     "\xe2\x80\x9e"};
 static const char *const title_suffixes[] = {
-	" the movie", " the film", " the show", " the series", " please", " pls", " plz",
-	" for me",    " for us",   " thanks",   " thank you",  " thx",    " asap",
+    " the movie", " the film", " the show", " the series", " please", " pls",  " plz",
+    " for me",    " for us",   " thanks",   " thank you",  " thx",    " asap",
 };
 
 static size_t
@@ -1048,7 +1205,7 @@ is_upper_at(const char *orig, size_t olen, size_t at)
  * *a back over it (and its article) and returns true in that case. */
 static bool
 title_takes_media(const struct grammar *g, const struct rule *r, size_t start, const char *orig,
-		  size_t olen, size_t *a)
+                  size_t olen, size_t *a)
 {
 	const struct normalized *nm = g->norm;
 	const char *s = nm->text + start;
@@ -1079,7 +1236,7 @@ title_takes_media(const struct grammar *g, const struct rule *r, size_t start, c
  * title, a season group with no number). */
 static int
 slots_extract(const struct grammar *g, const struct rule *r, size_t start, const char *orig,
-	      size_t olen, struct intent *in)
+              size_t olen, struct intent *in)
 {
 	const struct normalized *nm = g->norm;
 	const char *s = nm->text + start;
@@ -1152,11 +1309,45 @@ slots_extract(const struct grammar *g, const struct rule *r, size_t start, const
 }
 
 static int
-run(const struct grammar *g, const pcre2_code *re, bool jit, const char *s, size_t len)
+run_at(const struct grammar *g, const pcre2_code *re, bool jit, const char *s, size_t len,
+       size_t at)
 {
 	if (jit)
-		return pcre2_jit_match(re, (PCRE2_SPTR)s, len, 0, 0, g->md, g->mctx);
-	return pcre2_match(re, (PCRE2_SPTR)s, len, 0, PCRE2_NO_UTF_CHECK, g->md, g->mctx);
+		return pcre2_jit_match(re, (PCRE2_SPTR)s, len, at, 0, g->md, g->mctx);
+	return pcre2_match(re, (PCRE2_SPTR)s, len, at, PCRE2_NO_UTF_CHECK, g->md, g->mctx);
+}
+
+static int
+run(const struct grammar *g, const pcre2_code *re, bool jit, const char *s, size_t len)
+{
+	return run_at(g, re, jit, s, len, 0);
+}
+
+/* Where the tail ("please", "thanks", "?!", 👍) of s[0..len) starts, or len.
+ * Tried only where a tail unit can begin, from the end back, giving up
+ * after five misses in a row: a tail is a few words long. */
+static size_t
+tail_start(const struct grammar *g, const char *s, size_t len)
+{
+	size_t best = len, p;
+	int misses = 0;
+
+	if (g->tail == NULL)
+		return len;
+	for (p = len; p-- > 1 && misses < 5;) {
+		/* Every tail unit starts at a space or at attached punctuation. */
+		if (s[p] != ' ' && !(strchr(",?!.;:~", s[p]) && !strchr(" ,?!.;:~", s[p - 1])))
+			continue;
+		if (run_at(g, g->tail, g->tail_jit, s, len, p) > 0) {
+			best = p;
+			misses = 0;
+		} else {
+			misses++;
+		}
+	}
+	while (best > 0 && s[best - 1] == ' ')
+		best--;
+	return best;
 }
 
 /* Bytes the title group took: of two equal matches, the one that explains
@@ -1188,19 +1379,76 @@ count_slots(const struct grammar *g, const struct rule *r)
 	return n;
 }
 
+static bool
+is_word_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '\'' || c >= 0x80;
+}
+
+static int
+cmp_need_key(const char *w, size_t len, const struct need_word *n)
+{
+	size_t m = len < n->len ? len : n->len;
+	int c = strncmp(w, n->word, m);
+
+	if (c != 0)
+		return c;
+	return len < n->len ? -1 : len > n->len;
+}
+
+/* The need groups whose words appear in the `len` bytes at `s`. */
+static uint64_t
+needs_met(const struct grammar *g, const char *s, size_t len)
+{
+	uint64_t met = 0;
+	size_t p = 0, w;
+
+	while (p < len) {
+		bool digit = false;
+
+		if (!is_word_byte((unsigned char)s[p])) {
+			p++;
+			continue;
+		}
+		for (w = p; w < len && is_word_byte((unsigned char)s[w]); w++)
+			digit |= s[w] >= '0' && s[w] <= '9';
+		if (digit)
+			met |= g->need_number;
+		for (uint32_t j = 0; j < g->nneed_first[(unsigned char)s[p]]; j++) {
+			const struct need_word *n =
+			    &g->needs[g->need_first[(unsigned char)s[p]][j]];
+			if (n->prefix ? (w - p >= n->len && strncmp(s + p, n->word, n->len) == 0)
+			              : cmp_need_key(s + p, w - p, n) == 0)
+				met |= n->groups;
+		}
+		p = w;
+	}
+	return met;
+}
+
 /* Tries every candidate rule on the normalised text from `start`; the best
  * match wins: priority, then most slots, then the shortest title, then
  * file order. Returns true when one matched. */
 static bool
-parse_from(const struct grammar *g, size_t start, const char *text, size_t len,
-	   struct intent *out)
+parse_from(const struct grammar *g, size_t start, size_t end, const char *text, size_t len,
+           struct intent *out)
 {
 	const struct normalized *nm = g->norm;
 	const char *s = nm->text + start;
-	size_t slen = nm->len - start, i, best_tlen = SIZE_MAX;
+	size_t slen = end - start, i, best_tlen = SIZE_MAX;
 	const uint32_t *cand = g->cand[(unsigned char)s[0]];
 	uint32_t ncand = g->ncand[(unsigned char)s[0]];
+	int8_t p1 = pair_first_index[(unsigned char)s[0]];
+	int8_t p2 = slen > 1 ? pair_second_index[(unsigned char)s[1]] : -1;
 	int best_prio = -1, best_slots = -1;
+	uint64_t allowed = 0;
+
+	if (p1 >= 0 && p2 >= 0 && g->cand2[p1][p2] != NULL) {
+		cand = g->cand2[p1][p2];
+		ncand = g->ncand2[p1][p2];
+	}
+	bool words_seen = false;
 	struct intent tmp;
 
 	for (i = 0; i < ncand; i++) {
@@ -1212,6 +1460,14 @@ parse_from(const struct grammar *g, size_t start, const char *text, size_t len,
 			break;
 		if (r->minlen > slen)
 			continue;
+		if (r->need != 0) {
+			if (!words_seen) {
+				allowed = needs_met(g, s, slen);
+				words_seen = true;
+			}
+			if ((allowed & r->need) == 0)
+				continue;
+		}
 		if (run(g, r->code, r->jit, s, slen) <= 0)
 			continue;
 		n = count_slots(g, r);
@@ -1238,7 +1494,7 @@ void
 grammar_parse_n(const struct grammar *g, const char *text, size_t len, struct intent *out)
 {
 	struct normalized *nm = g->norm;
-	size_t start = 0;
+	size_t start = 0, end;
 
 	intent_clear(out);
 	if (normalize_text(text, len, nm) < 0 || nm->len == 0)
@@ -1248,9 +1504,13 @@ grammar_parse_n(const struct grammar *g, const char *text, size_t len, struct in
 		if (ov[1] < nm->len)
 			start = ov[1];
 	}
-	/* "please do" is a whole answer, not "please" + "do". */
-	if (!parse_from(g, start, text, len, out) && start > 0)
-		parse_from(g, 0, text, len, out);
+	end = start + tail_start(g, nm->text + start, nm->len - start);
+	if (end == start)
+		end = nm->len;
+	/* "please do" is a whole answer, not "please" + "do"; "thanks usher"
+	 * is not "thanks" + an address. */
+	if (!parse_from(g, start, end, text, len, out) && (start > 0 || end < nm->len))
+		parse_from(g, 0, nm->len, text, len, out);
 }
 
 void

@@ -25,8 +25,7 @@ struct grammar *grammar_load_dir(const char *dir, char *err, size_t errlen);
 /* Loads one file; same contract as grammar_load_dir(). */
 struct grammar *grammar_load_file(const char *path, char *err, size_t errlen);
 /* Loads rules from a string; `name` stands for the file in messages. */
-struct grammar *grammar_load_string(const char *name, const char *text, char *err,
-				    size_t errlen);
+struct grammar *grammar_load_string(const char *name, const char *text, char *err, size_t errlen);
 void grammar_free(struct grammar *g);
 
 /* Number of compiled patterns (each `match:` line is one). */

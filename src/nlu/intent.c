@@ -7,33 +7,26 @@
 #include "nlu/normalize.h"
 
 static const char *const kind_names[INTENT_KIND_COUNT] = {
-	[INTENT_UNKNOWN] = "unknown",
-	[INTENT_HELP] = "help",
-	[INTENT_SEARCH] = "search",
-	[INTENT_REQUEST] = "request",
-	[INTENT_STATUS] = "status",
-	[INTENT_LIST_REQUESTS] = "list_requests",
-	[INTENT_CANCEL] = "cancel",
-	[INTENT_APPROVE] = "approve",
-	[INTENT_DECLINE] = "decline",
-	[INTENT_SELECT] = "select",
-	[INTENT_CONFIRM] = "confirm",
-	[INTENT_DENY] = "deny",
-	[INTENT_RECOMMEND] = "recommend",
-	[INTENT_REPORT_ISSUE] = "report_issue",
+    [INTENT_UNKNOWN] = "unknown",     [INTENT_HELP] = "help",
+    [INTENT_SEARCH] = "search",       [INTENT_REQUEST] = "request",
+    [INTENT_STATUS] = "status",       [INTENT_LIST_REQUESTS] = "list_requests",
+    [INTENT_CANCEL] = "cancel",       [INTENT_APPROVE] = "approve",
+    [INTENT_DECLINE] = "decline",     [INTENT_SELECT] = "select",
+    [INTENT_CONFIRM] = "confirm",     [INTENT_DENY] = "deny",
+    [INTENT_RECOMMEND] = "recommend", [INTENT_REPORT_ISSUE] = "report_issue",
 };
 
 static const char *const media_names[] = {
-	[MEDIA_ANY] = "any",
-	[MEDIA_MOVIE] = "movie",
-	[MEDIA_TV] = "tv",
-	[MEDIA_OTHER] = "other",
+    [MEDIA_ANY] = "any",
+    [MEDIA_MOVIE] = "movie",
+    [MEDIA_TV] = "tv",
+    [MEDIA_OTHER] = "other",
 };
 
 static const char *const source_names[] = {
-	[SOURCE_NONE] = "none",
-	[SOURCE_GRAMMAR] = "grammar",
-	[SOURCE_LLM] = "llm",
+    [SOURCE_NONE] = "none",
+    [SOURCE_GRAMMAR] = "grammar",
+    [SOURCE_LLM] = "llm",
 };
 
 const char *
@@ -133,8 +126,9 @@ intent_to_json_n(const char *text, size_t text_len, const struct intent *in)
 	json_object_set_new(o, "intent", json_string(intent_kind_name(in->kind)));
 	json_object_set_new(o, "media", json_string(intent_media_name(in->media)));
 	json_object_set_new(o, "title",
-			    in->title[0] ? safe_string(in->title, strnlen(in->title, sizeof(in->title)))
-					 : json_null());
+	                    in->title[0]
+	                        ? safe_string(in->title, strnlen(in->title, sizeof(in->title)))
+	                        : json_null());
 	json_object_set_new(o, "year", in->year ? json_integer(in->year) : json_null());
 	switch (in->seasons) {
 	case SEASONS_LIST:
@@ -158,7 +152,7 @@ intent_to_json_n(const char *text, size_t text_len, const struct intent *in)
 	json_object_set_new(o, "choice", in->choice ? json_integer(in->choice) : json_null());
 	json_object_set_new(o, "source", json_string(intent_source_name(in->source)));
 	json_object_set_new(o, "rule",
-			    in->rule[0] ? safe_string(in->rule, strnlen(in->rule, sizeof(in->rule)))
-					: json_null());
+	                    in->rule[0] ? safe_string(in->rule, strnlen(in->rule, sizeof(in->rule)))
+	                                : json_null());
 	return o;
 }

@@ -45,7 +45,7 @@ int normalize_text(const char *src, size_t len, struct normalized *out);
 /* Maps the normalised byte range [start, end) back to the input:
  * sets *src_start and *src_end. `end` > `start`. */
 void normalize_span(const struct normalized *n, size_t start, size_t end, size_t *src_start,
-		    size_t *src_end);
+                    size_t *src_end);
 
 /* Copies `len` bytes of `src` into `dst` (`size` bytes, always terminated)
  * as valid UTF-8: invalid sequences become U+FFFD, NULs are dropped, the

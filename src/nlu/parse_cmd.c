@@ -13,15 +13,15 @@
 #define EXIT_USAGE 2
 
 static const char usage[] =
-	"usage: usher parse [--json] [--grammars DIR] [UTTERANCE...]\n"
-	"\n"
-	"Prints what usher's grammar understands of each UTTERANCE, or of each\n"
-	"line of standard input when none is given.\n"
-	"\n"
-	"  --json           one JSON object per utterance\n"
-	"  --grammars DIR   load DIR/*.grammar (default: $USHER_GRAMMARS, else\n"
-	"                   the grammars/ folder of the source tree)\n"
-	"  --help           this text\n";
+    "usage: usher parse [--json] [--grammars DIR] [UTTERANCE...]\n"
+    "\n"
+    "Prints what usher's grammar understands of each UTTERANCE, or of each\n"
+    "line of standard input when none is given.\n"
+    "\n"
+    "  --json           one JSON object per utterance\n"
+    "  --grammars DIR   load DIR/*.grammar (default: $USHER_GRAMMARS, else\n"
+    "                   the grammars/ folder of the source tree)\n"
+    "  --help           this text\n";
 
 static void
 print_readable(FILE *out, const struct intent *in)
@@ -87,10 +87,10 @@ int
 parse_cmd_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"grammars", required_argument, NULL, 'g'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},
+	    {"grammars", required_argument, NULL, 'g'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = getenv("USHER_GRAMMARS");
 	char err[512];

@@ -204,10 +204,21 @@ service_url_encode(const char *s)
 char *
 service_url(const char *base, const char *path_fmt, ...)
 {
+	va_list ap;
+	char *url;
+
+	va_start(ap, path_fmt);
+	url = service_vurl(base, path_fmt, ap);
+	va_end(ap);
+	return url;
+}
+
+char *
+service_vurl(const char *base, const char *path_fmt, va_list ap)
+{
 	size_t blen = strlen(base);
 	const char *f;
 	struct buf b;
-	va_list ap;
 
 	if (path_fmt[0] != '/')
 		fatalx("service_url: path '%s' must start with '/'", path_fmt);
@@ -216,7 +227,6 @@ service_url(const char *base, const char *path_fmt, ...)
 	buf_init(&b, 0);
 	buf_append(&b, base, blen);
 
-	va_start(ap, path_fmt);
 	for (f = path_fmt; *f != '\0'; f++) {
 		int longs = 0;
 		bool size = false;
@@ -268,7 +278,6 @@ service_url(const char *base, const char *path_fmt, ...)
 			fatalx("service_url: unsupported conversion in '%s'", path_fmt);
 		}
 	}
-	va_end(ap);
 	return buf_steal(&b);
 }
 

@@ -11,6 +11,7 @@
 #ifndef USHER_SERVICE_H
 #define USHER_SERVICE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 
 #include <jansson.h>
@@ -70,6 +71,8 @@ json_t *service_json_body(struct service_result *out, const char *service_name,
  * programming error (fatalx). */
 char *service_url(const char *base, const char *path_fmt, ...)
     __attribute__((format(printf, 2, 3)));
+char *service_vurl(const char *base, const char *path_fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Returns `s` percent-encoded as a new string (free() it). */
 char *service_url_encode(const char *s);
 

@@ -41,7 +41,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	load_once();
 	grammar_parse_n(grammar, (const char *)data, size, &in);
 	if ((unsigned)in.kind >= INTENT_KIND_COUNT || in.season_count < 0 ||
-	    in.season_count > INTENT_SEASONS_MAX || memchr(in.title, '\0', sizeof(in.title)) == NULL)
+	    in.season_count > INTENT_SEASONS_MAX ||
+	    memchr(in.title, '\0', sizeof(in.title)) == NULL)
 		abort();
 	for (int i = 1; i < in.season_count; i++) {
 		if (in.season_list[i - 1] >= in.season_list[i])

@@ -52,27 +52,27 @@ test_load_errors(void **state)
 {
 	(void)state;
 	expect_error("rule r\n  intent: help\n  match: (abc\n",
-		     "t.grammar:3: missing closing parenthesis (at offset 4)");
+	             "t.grammar:3: missing closing parenthesis (at offset 4)");
 	/* the offset is in the pattern as written, even after a fragment */
 	expect_error("define v = (?:get|grab)\nrule r\n  intent: help\n  match: {v} [z-a]\n",
-		     "t.grammar:4: range out of order in character class (at offset 7)");
+	             "t.grammar:4: range out of order in character class (at offset 7)");
 	expect_error("define v = (?:get\n", "t.grammar:1: missing closing parenthesis");
 	expect_error("rule r\n  intent: help\n  match: {nope} x\n",
-		     "t.grammar:3: unknown fragment {nope} (at offset 0)");
+	             "t.grammar:3: unknown fragment {nope} (at offset 0)");
 	expect_error("rule r\n  intent: help\n  match: get (?<titel>.+)\n",
-		     "t.grammar:3: unknown slot (?<titel>...)");
+	             "t.grammar:3: unknown slot (?<titel>...)");
 	expect_error("rule r\n  match: x\n", "t.grammar:1: rule r has no intent");
 	expect_error("rule r\n  intent: help\n", "t.grammar:1: rule r has no match");
 	expect_error("rule r\n  intent: fly\n  match: x\n", "t.grammar:2: unknown intent \"fly\"");
 	expect_error("rule r\n  intent: help\n  media: song\n  match: x\n",
-		     "t.grammar:3: unknown media \"song\"");
+	             "t.grammar:3: unknown media \"song\"");
 	expect_error("rule r\n  intent: help\n  priority: high\n  match: x\n",
-		     "t.grammar:3: priority must be 0..1000");
+	             "t.grammar:3: priority must be 0..1000");
 	expect_error("  match: x\n", "t.grammar:1: \"match:\" outside a rule");
 	expect_error("nonsense\n", "t.grammar:1: expected `define`, `rule` or `key: value`");
 	expect_error("# nothing\n", "no rules");
 	expect_error("define a = x\ndefine a = y\nrule r\n intent: help\n match: {a}\n",
-		     "t.grammar:2: fragment {a} is already defined");
+	             "t.grammar:2: fragment {a} is already defined");
 }
 
 static void
@@ -97,7 +97,7 @@ test_reload_swaps_only_when_loaded(void **state)
 	(void)state;
 	cur = load_ok("rule r\n  intent: request\n  match: get (?<title>.+)\n");
 	next = grammar_load_string("t.grammar", "rule r\n  intent: request\n  match: get (\n", err,
-				   sizeof(err));
+	                           sizeof(err));
 	assert_null(next); /* the caller keeps `cur` */
 	grammar_parse(cur, "get dune", &in);
 	assert_int_equal(in.kind, INTENT_REQUEST);
@@ -113,9 +113,9 @@ test_fragments_expand(void **state)
 
 	(void)state;
 	g = load_ok("define polite = (?:please |pls )\n"
-		    "define verb = (?:get|grab)\n"
-		    "define ask = {polite}?{verb}\n"
-		    "rule r\n  intent: request\n  match: {ask} (?<title>.+)\n");
+	            "define verb = (?:get|grab)\n"
+	            "define ask = {polite}?{verb}\n"
+	            "rule r\n  intent: request\n  match: {ask} (?<title>.+)\n");
 	grammar_parse(g, "please grab Heat", &in);
 	assert_int_equal(in.kind, INTENT_REQUEST);
 	assert_string_equal(in.title, "Heat");
@@ -141,9 +141,9 @@ test_lead_and_tail(void **state)
 
 	(void)state;
 	g = load_ok("define lead = (?:(?:hey|please)[ ,]+)+\n"
-		    "define tail = (?: please| thanks|[?!. ])*\n"
-		    "rule get\n  intent: request\n  match: get (?<title>.+?)\n"
-		    "rule yes\n  intent: confirm\n  match: please do\n");
+	            "define tail = (?: please| thanks|[?!. ])*\n"
+	            "rule get\n  intent: request\n  match: get (?<title>.+?)\n"
+	            "rule yes\n  intent: confirm\n  match: please do\n");
 	grammar_parse(g, "hey, please get Heat please!", &in);
 	assert_int_equal(in.kind, INTENT_REQUEST);
 	assert_string_equal(in.title, "Heat");
@@ -162,13 +162,13 @@ test_deterministic_choice(void **state)
 	(void)state;
 	/* priority first */
 	g = load_ok("rule low\n  intent: search\n  priority: 10\n  match: get (?<title>.+)\n"
-		    "rule high\n  intent: request\n  priority: 90\n  match: get (?<title>.+)\n");
+	            "rule high\n  intent: request\n  priority: 90\n  match: get (?<title>.+)\n");
 	grammar_parse(g, "get dune", &in);
 	assert_string_equal(in.rule, "high");
 	grammar_free(g);
 	/* then most slots */
 	g = load_ok("rule plain\n  intent: request\n  match: get (?<title>.+)\n"
-		    "rule year\n  intent: request\n  match: get (?<title>.+) (?<year>\\d{4})\n");
+	            "rule year\n  intent: request\n  match: get (?<title>.+) (?<year>\\d{4})\n");
 	grammar_parse(g, "get dune 1984", &in);
 	assert_string_equal(in.rule, "year");
 	assert_string_equal(in.title, "dune");
@@ -176,14 +176,14 @@ test_deterministic_choice(void **state)
 	grammar_free(g);
 	/* then the shortest title */
 	g = load_ok("rule loose\n  intent: request\n  match: get (?<title>.+)\n"
-		    "rule tight\n  intent: request\n  match: get (?<title>.+) (?:tonight)\n");
+	            "rule tight\n  intent: request\n  match: get (?<title>.+) (?:tonight)\n");
 	grammar_parse(g, "get dune tonight", &in);
 	assert_string_equal(in.rule, "tight");
 	assert_string_equal(in.title, "dune");
 	grammar_free(g);
 	/* then file order, every time */
 	g = load_ok("rule first\n  intent: request\n  match: get (?<title>.+)\n"
-		    "rule second\n  intent: search\n  match: get (?<title>.+)\n");
+	            "rule second\n  intent: search\n  match: get (?<title>.+)\n");
 	for (int i = 0; i < 5; i++) {
 		grammar_parse(g, "get dune", &in);
 		assert_string_equal(in.rule, "first");
@@ -198,11 +198,12 @@ test_slots(void **state)
 	struct intent in;
 
 	(void)state;
-	g = load_ok("rule r\n  intent: request\n  media: movie\n"
-		    "  match: get (?<title>.+?)(?: s(?<season>[\\d ,&to-]+))?(?: e(?<episode>\\d+))?"
-		    "(?: (?<uhd>4k))?(?: (?<tv>show))?\n"
-		    "rule all\n  intent: request\n  match: get (?<title>.+?) (?<all_seasons>all)\n"
-		    "rule pick\n  intent: select\n  match: (?<choice>\\w+)\n");
+	g = load_ok(
+	    "rule r\n  intent: request\n  media: movie\n"
+	    "  match: get (?<title>.+?)(?: s(?<season>[\\d ,&to-]+))?(?: e(?<episode>\\d+))?"
+	    "(?: (?<uhd>4k))?(?: (?<tv>show))?\n"
+	    "rule all\n  intent: request\n  match: get (?<title>.+?) (?<all_seasons>all)\n"
+	    "rule pick\n  intent: select\n  match: (?<choice>\\w+)\n");
 	grammar_parse(g, "get Heat", &in);
 	assert_int_equal(in.media, MEDIA_MOVIE);
 	grammar_parse(g, "get Fargo s3 2, 5 & 2 e4 4k", &in);
@@ -226,7 +227,9 @@ test_slots(void **state)
 	grammar_parse(g, "banana", &in); /* not a number: the match does not count */
 	assert_int_equal(in.kind, INTENT_UNKNOWN);
 	/* titles come out as typed, tidied */
-	grammar_parse(g, "get   \xe2\x80\x9cMission: Impossible \xe2\x80\x93 Dead Reckoning\xe2\x80\x9d!!", &in);
+	grammar_parse(
+	    g, "get   \xe2\x80\x9cMission: Impossible \xe2\x80\x93 Dead Reckoning\xe2\x80\x9d!!",
+	    &in);
 	assert_string_equal(in.title, "Mission: Impossible \xe2\x80\x93 Dead Reckoning");
 	grammar_parse(g, "get \"...\"", &in);
 	assert_int_equal(in.kind, INTENT_UNKNOWN);

@@ -15,8 +15,8 @@ static void
 test_names_round_trip(void **state)
 {
 	static const char *const kinds[] = {
-	    "unknown", "help",    "search",  "request", "status",    "list_requests", "cancel",
-	    "approve", "decline", "select",  "confirm", "deny",      "recommend",     "report_issue",
+	    "unknown", "help",    "search", "request", "status", "list_requests", "cancel",
+	    "approve", "decline", "select", "confirm", "deny",   "recommend",     "report_issue",
 	};
 	enum intent_kind k;
 	enum intent_media m;
@@ -30,7 +30,8 @@ test_names_round_trip(void **state)
 		assert_int_equal(k, i);
 	}
 	for (i = MEDIA_ANY; i <= MEDIA_OTHER; i++) {
-		assert_int_equal(intent_media_from_name(intent_media_name((enum intent_media)i), &m), 0);
+		assert_int_equal(
+		    intent_media_from_name(intent_media_name((enum intent_media)i), &m), 0);
 		assert_int_equal(m, i);
 	}
 	assert_string_equal(intent_media_name(MEDIA_TV), "tv");
@@ -83,9 +84,10 @@ test_json_empty(void **state)
 	(void)state;
 	intent_clear(&in);
 	s = dump("thanks", &in);
-	assert_string_equal(s, "{\"text\":\"thanks\",\"intent\":\"unknown\",\"media\":\"any\","
-			       "\"title\":null,\"year\":null,\"seasons\":null,\"episode\":null,"
-			       "\"quality\":null,\"choice\":null,\"source\":\"none\",\"rule\":null}");
+	assert_string_equal(s,
+	                    "{\"text\":\"thanks\",\"intent\":\"unknown\",\"media\":\"any\","
+	                    "\"title\":null,\"year\":null,\"seasons\":null,\"episode\":null,"
+	                    "\"quality\":null,\"choice\":null,\"source\":\"none\",\"rule\":null}");
 	free(s);
 }
 
@@ -112,9 +114,9 @@ test_json_full(void **state)
 	strcpy(in.rule, "request_season");
 	s = dump("get it", &in);
 	assert_string_equal(s, "{\"text\":\"get it\",\"intent\":\"request\",\"media\":\"tv\","
-			       "\"title\":\"Love, Death & Robots \\\"3\\\"\",\"year\":2019,"
-			       "\"seasons\":[1,3],\"episode\":4,\"quality\":\"4k\",\"choice\":2,"
-			       "\"source\":\"grammar\",\"rule\":\"request_season\"}");
+	                       "\"title\":\"Love, Death & Robots \\\"3\\\"\",\"year\":2019,"
+	                       "\"seasons\":[1,3],\"episode\":4,\"quality\":\"4k\",\"choice\":2,"
+	                       "\"source\":\"grammar\",\"rule\":\"request_season\"}");
 	free(s);
 	in.seasons = SEASONS_ALL;
 	s = dump("x", &in);
@@ -134,13 +136,16 @@ test_json_text_as_given(void **state)
 
 	(void)state;
 	intent_clear(&in);
-	j = intent_to_json_n("a\xff" "b\0c", 5, &in); /* invalid UTF-8 and a NUL */
+	j = intent_to_json_n("a\xff"
+	                     "b\0c",
+	                     5, &in); /* invalid UTF-8 and a NUL */
 	assert_non_null(j);
-	assert_string_equal(json_string_value(json_object_get(j, "text")), "a\xef\xbf\xbd" "bc");
+	assert_string_equal(json_string_value(json_object_get(j, "text")), "a\xef\xbf\xbd"
+	                                                                   "bc");
 	json_decref(j);
 	j = intent_to_json("Alien\xc2\xb3 \xf0\x9f\x91\x8d", &in);
 	assert_string_equal(json_string_value(json_object_get(j, "text")),
-			    "Alien\xc2\xb3 \xf0\x9f\x91\x8d");
+	                    "Alien\xc2\xb3 \xf0\x9f\x91\x8d");
 	json_decref(j);
 }
 
@@ -148,10 +153,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_names_round_trip),
-	    cmocka_unit_test(test_clear),
-	    cmocka_unit_test(test_json_empty),
-	    cmocka_unit_test(test_json_full),
+	    cmocka_unit_test(test_names_round_trip),   cmocka_unit_test(test_clear),
+	    cmocka_unit_test(test_json_empty),         cmocka_unit_test(test_json_full),
 	    cmocka_unit_test(test_json_text_as_given),
 	};
 

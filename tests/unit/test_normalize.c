@@ -27,7 +27,9 @@ test_case_and_spaces(void **state)
 	(void)state;
 	assert_string_equal(norm("  Get \t DUNE\n\n please  "), "get dune please");
 	assert_string_equal(norm("ÉCOLE ÀÖ Ÿ Ł ДЮНА ΩΣ"), "école àö ÿ ł дюна ωσ");
-	assert_string_equal(norm("a\xc2\xa0\xe2\x80\x83" "b"), "a b");
+	assert_string_equal(norm("a\xc2\xa0\xe2\x80\x83"
+	                         "b"),
+	                    "a b");
 	assert_string_equal(norm(""), "");
 	assert_string_equal(norm("   "), "");
 }
@@ -36,7 +38,8 @@ static void
 test_quotes_dashes_punctuation(void **state)
 {
 	(void)state;
-	assert_string_equal(norm("Don\xe2\x80\x99t \xe2\x80\x9cLook\xe2\x80\x9d"), "don't \"look\"");
+	assert_string_equal(norm("Don\xe2\x80\x99t \xe2\x80\x9cLook\xe2\x80\x9d"),
+	                    "don't \"look\"");
 	assert_string_equal(norm("a \xe2\x80\x93 b \xe2\x80\x94 c"), "a - b - c");
 	assert_string_equal(norm("ready?!?!"), "ready?");
 	assert_string_equal(norm("wow!!!"), "wow!");
@@ -54,8 +57,10 @@ test_emoji(void **state)
 	assert_string_equal(norm("ok\xe2\x9c\x85"), "ok :yes:");
 	assert_string_equal(norm("\xf0\x9f\x91\x8e nope"), ":no: nope");
 	assert_string_equal(norm("get dune \xf0\x9f\x8d\xbf\xf0\x9f\x8d\xbf"), "get dune");
-	assert_string_equal(norm("get\xf0\x9f\x8e\xac" "dune"), "get dune");
-	assert_string_equal(norm("\xe2\x9d\xa4\xef\xb8\x8f"), ""); /* heart + VS16 */
+	assert_string_equal(norm("get\xf0\x9f\x8e\xac"
+	                         "dune"),
+	                    "get dune");
+	assert_string_equal(norm("\xe2\x9d\xa4\xef\xb8\x8f"), "");   /* heart + VS16 */
 	assert_string_equal(norm("Alien\xc2\xb3"), "alien\xc2\xb3"); /* not an emoji */
 }
 
@@ -96,9 +101,13 @@ test_invalid_utf8_and_nul(void **state)
 	static const char nul[] = "get\0 du\0ne";
 
 	(void)state;
-	assert_string_equal(norm("a\xff" "b"), "a\xef\xbf\xbd" "b");
-	assert_string_equal(norm("\xc3"), "\xef\xbf\xbd");          /* truncated */
-	assert_string_equal(norm("\xed\xa0\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"); /* surrogate */
+	assert_string_equal(norm("a\xff"
+	                         "b"),
+	                    "a\xef\xbf\xbd"
+	                    "b");
+	assert_string_equal(norm("\xc3"), "\xef\xbf\xbd"); /* truncated */
+	assert_string_equal(norm("\xed\xa0\x80"),
+	                    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");       /* surrogate */
 	assert_string_equal(norm("\xc0\xaf"), "\xef\xbf\xbd\xef\xbf\xbd"); /* overlong */
 	assert_int_equal(normalize_text(nul, sizeof(nul) - 1, &nm), 0);
 	assert_string_equal(nm.text, "get dune");
@@ -156,9 +165,11 @@ test_utf8_copy(void **state)
 
 	(void)state;
 	assert_int_equal(normalize_utf8_copy(out, sizeof(out), "a\xff\0b", 4), 5);
-	assert_string_equal(out, "a\xef\xbf\xbd" "b");
+	assert_string_equal(out, "a\xef\xbf\xbd"
+	                         "b");
 	/* cut at a character boundary, never inside one */
-	assert_int_equal(normalize_utf8_copy(out, sizeof(out), "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 8), 6);
+	assert_int_equal(
+	    normalize_utf8_copy(out, sizeof(out), "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 8), 6);
 	assert_string_equal(out, "\xc3\xa9\xc3\xa9\xc3\xa9");
 }
 

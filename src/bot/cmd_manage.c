@@ -1,0 +1,395 @@
+/*
+ * Everything about requests that already exist: status, "my requests",
+ * what's downloading, cancel, approve and decline; and recommendations and
+ * issue reports, which start from a title.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bot/dialogue.h"
+#include "bot/handlers.h"
+#include "bot/people.h"
+#include "bot/requests.h"
+#include "bot/turn.h"
+#include "core/buf.h"
+#include "core/util.h"
+#include "nlu/intent.h"
+
+#define LIST_MAX 10
+
+enum list_purpose {
+	LIST_MINE,
+	LIST_DOWNLOADING,
+	LIST_CANCEL,
+	LIST_APPROVE,
+	LIST_DECLINE,
+};
+
+/* Requests with the titles Seerr's request objects lack, fetched one
+ * details call each (a family has a handful, and the list is capped). */
+struct titled {
+	struct turn *t;
+	enum list_purpose purpose;
+	char query[INTENT_TITLE_MAX];
+	struct seerr_request reqs[LIST_MAX];
+	char titles[LIST_MAX][SEERR_TITLE_MAX + 16];
+	size_t count;
+	size_t waiting;
+	long total;
+	struct service_result failure;
+};
+
+static void titled_ready(struct titled *tl);
+
+static void
+titled_free(struct titled *tl)
+{
+	turn_release(tl->t);
+	free(tl);
+}
+
+struct titled_one {
+	struct titled *tl;
+	size_t index;
+};
+
+static void
+titled_details_done(void *arg, const struct service_result *res, const struct seerr_details *d)
+{
+	struct titled_one *one = arg;
+	struct titled *tl = one->tl;
+
+	if (res->error == SERVICE_OK)
+		requests_format_title(tl->titles[one->index], sizeof(tl->titles[0]), d->title.title,
+		                      d->title.year);
+	else
+		snprintf(tl->titles[one->index], sizeof(tl->titles[0]), "a %s (TMDB %ld)",
+		         handlers_kind_word(tl->reqs[one->index].kind), tl->reqs[one->index].tmdb_id);
+	free(one);
+	if (--tl->waiting == 0)
+		titled_ready(tl);
+}
+
+static void
+titled_list_done(void *arg, const struct service_result *res, const struct seerr_request *items,
+                 size_t count, long total)
+{
+	struct titled *tl = arg;
+	size_t i;
+
+	if (res->error != SERVICE_OK) {
+		handlers_reply_failure(tl->t, "read the requests", res);
+		titled_free(tl);
+		return;
+	}
+	tl->total = total;
+	for (i = 0; i < count && tl->count < LIST_MAX; i++)
+		tl->reqs[tl->count++] = items[i];
+	if (tl->count == 0) {
+		titled_ready(tl);
+		return;
+	}
+	tl->waiting = tl->count;
+	for (i = 0; i < tl->count; i++) {
+		struct titled_one *one = xcalloc(1, sizeof(*one));
+
+		one->tl = tl;
+		one->index = i;
+		seerr_details(turn_seerr(tl->t), 0, tl->reqs[i].kind, tl->reqs[i].tmdb_id,
+		              titled_details_done, one);
+	}
+}
+
+static void
+titled_start(struct turn *t, enum list_purpose purpose, const char *query,
+             enum seerr_request_filter filter, long requested_by)
+{
+	struct titled *tl = xcalloc(1, sizeof(*tl));
+
+	tl->t = t;
+	tl->purpose = purpose;
+	strlcpy_u(tl->query, query ? query : "", sizeof(tl->query));
+	turn_hold(t);
+	seerr_list_requests(turn_seerr(t), handlers_seerr_user(t), filter, requested_by, LIST_MAX,
+	                    0, titled_list_done, tl);
+}
+
+static const char *
+request_state_words(const struct seerr_request *q)
+{
+	if (q->status == SEERR_REQ_PENDING || q->status == SEERR_REQ_DECLINED ||
+	    q->status == SEERR_REQ_FAILED)
+		return seerr_request_status_words(q->status);
+	return seerr_media_status_words(q->media_status);
+}
+
+static void
+titled_reply_list(struct titled *tl, const char *heading, const char *empty)
+{
+	struct buf b;
+	size_t i;
+
+	if (tl->count == 0) {
+		turn_reply(tl->t, empty);
+		return;
+	}
+	buf_init(&b, 0);
+	buf_append_str(&b, heading);
+	for (i = 0; i < tl->count; i++) {
+		buf_printf(&b, "\n%zu) %s · %s", i + 1, tl->titles[i],
+		           request_state_words(&tl->reqs[i]));
+		if (tl->purpose == LIST_APPROVE || tl->purpose == LIST_DOWNLOADING)
+			buf_printf(&b, " · for %s", tl->reqs[i].requested_by);
+	}
+	if (tl->total > (long)tl->count)
+		buf_printf(&b, "\n…and %ld more.", tl->total - (long)tl->count);
+	turn_reply(tl->t, b.data);
+	buf_free(&b);
+}
+
+/* The request among the list whose title is the one asked about. */
+static const struct seerr_request *
+titled_find(struct titled *tl, char *label, size_t labellen)
+{
+	size_t i;
+
+	for (i = 0; i < tl->count; i++) {
+		char bare[SEERR_TITLE_MAX + 16], *paren;
+
+		strlcpy_u(bare, tl->titles[i], sizeof(bare));
+		paren = strrchr(bare, '(');
+		if (paren && paren > bare)
+			paren[-1] = '\0';
+		if (handlers_same_title(bare, tl->query) || handlers_same_title(tl->titles[i], tl->query)) {
+			strlcpy_u(label, tl->titles[i], labellen);
+			return &tl->reqs[i];
+		}
+	}
+	return NULL;
+}
+
+struct action {
+	struct turn *t;
+	enum list_purpose purpose;
+	char label[SEERR_TITLE_MAX + 16];
+	char who[128];
+};
+
+static void
+action_done(void *arg, const struct service_result *res, const struct seerr_request *req)
+{
+	struct action *a = arg;
+	const char *verb = a->purpose == LIST_CANCEL    ? "cancel"
+	                   : a->purpose == LIST_APPROVE ? "approve"
+	                                                : "decline";
+	char doing[512];
+
+	(void)req;
+	if (res->error != SERVICE_OK) {
+		snprintf(doing, sizeof(doing), "%s %s", verb, a->label);
+		handlers_reply_failure(a->t, doing, res);
+	} else if (a->purpose == LIST_CANCEL) {
+		turn_replyf(a->t, "Cancelled the request for %s.", a->label);
+	} else if (a->purpose == LIST_APPROVE) {
+		turn_replyf(a->t, "Approved %s for %s.", a->label, a->who);
+	} else {
+		turn_replyf(a->t, "Declined %s for %s.", a->label, a->who);
+	}
+	turn_release(a->t);
+	free(a);
+}
+
+static void
+action_start(struct turn *t, enum list_purpose purpose, const struct seerr_request *q,
+             const char *label)
+{
+	struct action *a = xcalloc(1, sizeof(*a));
+	struct seerr *s = turn_seerr(t);
+	long as = handlers_seerr_user(t);
+
+	a->t = t;
+	a->purpose = purpose;
+	strlcpy_u(a->label, label, sizeof(a->label));
+	strlcpy_u(a->who, q->requested_by[0] ? q->requested_by : "someone", sizeof(a->who));
+	turn_hold(t);
+	if (purpose == LIST_CANCEL)
+		seerr_delete_request(s, as, q->id, action_done, a);
+	else if (purpose == LIST_APPROVE)
+		seerr_approve(s, as, q->id, action_done, a);
+	else
+		seerr_decline(s, as, q->id, action_done, a);
+}
+
+static void
+titled_ready(struct titled *tl)
+{
+	const struct seerr_request *q;
+	char label[SEERR_TITLE_MAX + 16];
+	const char *verb = tl->purpose == LIST_CANCEL ? "cancel" : tl->purpose == LIST_APPROVE ? "approve" : "decline";
+
+	switch (tl->purpose) {
+	case LIST_MINE:
+		titled_reply_list(tl, "Your requests:", "You have no requests yet. Ask me for a film "
+		                                         "or a show!");
+		break;
+	case LIST_DOWNLOADING:
+		titled_reply_list(tl, "On its way:", "Nothing is on its way right now.");
+		break;
+	case LIST_CANCEL:
+	case LIST_APPROVE:
+	case LIST_DECLINE:
+		if (tl->query[0] == '\0' || strcasecmp(tl->query, "all") == 0) {
+			if (tl->purpose == LIST_APPROVE && tl->count > 0 &&
+			    strcasecmp(tl->query, "all") == 0) {
+				struct dialogue_state st;
+				struct buf b;
+				size_t i;
+
+				memset(&st, 0, sizeof(st));
+				for (i = 0; i < tl->count && i < DIALOGUE_IDS_MAX; i++)
+					st.ids[st.id_count++] = tl->reqs[i].id;
+				st.wait = DIALOGUE_CONFIRM_APPROVE_ALL;
+				buf_init(&b, 0);
+				buf_printf(&b, "Approve all %d of these?", st.id_count);
+				for (i = 0; i < tl->count; i++)
+					buf_printf(&b, "\n%zu) %s · for %s", i + 1, tl->titles[i],
+					           tl->reqs[i].requested_by);
+				buf_printf(&b, "\nSay yes or no.");
+				if (turn_dialogue_save(tl->t, &st) == 0)
+					turn_reply(tl->t, b.data);
+				buf_free(&b);
+				break;
+			}
+			titled_reply_list(tl,
+			                  tl->purpose == LIST_CANCEL ? "Which one? Your requests:"
+			                                             : "Waiting for approval:",
+			                  tl->purpose == LIST_CANCEL ? "You have no requests to cancel."
+			                                             : "Nothing is waiting for approval.");
+			break;
+		}
+		q = titled_find(tl, label, sizeof(label));
+		if (q == NULL) {
+			turn_replyf(tl->t, "I can't find %s request for \"%s\" to %s.",
+			            tl->purpose == LIST_CANCEL ? "your" : "a pending", tl->query, verb);
+			break;
+		}
+		action_start(tl->t, tl->purpose, q, label);
+		break;
+	}
+	titled_free(tl);
+}
+
+void
+cmd_status(struct turn *t, const struct intent *in)
+{
+	if (handlers_need_seerr(t))
+		return;
+	if (in->title[0] != '\0') {
+		cmd_lookup_title(t, in, PURPOSE_STATUS);
+		return;
+	}
+	titled_start(t, LIST_DOWNLOADING, NULL, SEERR_FILTER_PROCESSING,
+	             handlers_is_admin(t) ? 0 : handlers_seerr_user(t));
+}
+
+void
+cmd_list_requests(struct turn *t, const struct intent *in)
+{
+	(void)in;
+	if (handlers_need_seerr(t))
+		return;
+	titled_start(t, LIST_MINE, NULL, SEERR_FILTER_ALL, handlers_seerr_user(t));
+}
+
+void
+cmd_cancel(struct turn *t, const struct intent *in)
+{
+	if (handlers_need_seerr(t))
+		return;
+	titled_start(t, LIST_CANCEL, in->title, SEERR_FILTER_ALL,
+	             handlers_is_admin(t) && in->title[0] ? 0 : handlers_seerr_user(t));
+}
+
+void
+cmd_approve(struct turn *t, const struct intent *in)
+{
+	if (handlers_need_seerr(t))
+		return;
+	titled_start(t, LIST_APPROVE, in->title, SEERR_FILTER_PENDING, 0);
+}
+
+void
+cmd_decline(struct turn *t, const struct intent *in)
+{
+	if (handlers_need_seerr(t))
+		return;
+	titled_start(t, LIST_DECLINE, in->title, SEERR_FILTER_PENDING, 0);
+}
+
+struct approve_all {
+	struct turn *t;
+	int left;
+	int ok;
+	int failed;
+};
+
+static void
+approve_all_done(void *arg, const struct service_result *res, const struct seerr_request *req)
+{
+	struct approve_all *a = arg;
+
+	(void)req;
+	if (res->error == SERVICE_OK)
+		a->ok++;
+	else
+		a->failed++;
+	if (--a->left > 0)
+		return;
+	if (a->failed == 0)
+		turn_replyf(a->t, "Approved all %d.", a->ok);
+	else
+		turn_replyf(a->t, "Approved %d; %d could not be approved (Overseerr said no or "
+		                  "didn't answer).",
+		            a->ok, a->failed);
+	turn_release(a->t);
+	free(a);
+}
+
+void
+cmd_approve_ids(struct turn *t, const long *ids, int count)
+{
+	struct approve_all *a;
+	int i;
+
+	if (count == 0) {
+		turn_reply(t, "Nothing to approve.");
+		return;
+	}
+	a = xcalloc(1, sizeof(*a));
+	a->t = t;
+	a->left = count;
+	turn_hold(t);
+	for (i = 0; i < count; i++)
+		seerr_approve(turn_seerr(t), handlers_seerr_user(t), ids[i], approve_all_done, a);
+}
+
+void
+cmd_recommend(struct turn *t, const struct intent *in)
+{
+	(void)in;
+	if (handlers_need_seerr(t))
+		return;
+	turn_reply(t, "I can't suggest titles yet. Ask me for one by name and I'll get it.");
+}
+
+void
+cmd_report_issue(struct turn *t, const struct intent *in)
+{
+	(void)in;
+	if (handlers_need_seerr(t))
+		return;
+	turn_reply(t, "I can't pass problem reports on yet; please report it in Overseerr itself "
+	              "(open the title and choose \"Report an issue\").");
+}

@@ -1,0 +1,610 @@
+#include "services/qbittorrent.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "core/config.h"
+#include "core/http.h"
+#include "core/log.h"
+#include "core/util.h"
+
+/* A full maindata reply is about 1.5 KB per torrent. */
+#define QB_MAX_BODY    (32u * 1024 * 1024)
+#define QB_MAX_HASH    128
+#define QB_ETA_UNKNOWN 8640000LL /* MAX_ETA in qBittorrent's src/base/types.h */
+
+struct qbittorrent {
+	struct http *http;
+	struct service_conf conf;
+	char *username;
+	char *password; /* NULL: no login (authentication bypassed for us) */
+	char *cookie;   /* "SID=..." */
+	long rid;
+	struct qbittorrent_torrent *torrents; /* sorted by hash */
+	size_t count, cap;
+	struct qbittorrent_call *calls;
+};
+
+enum call_kind {
+	CALL_SYNC,
+	CALL_VERSION,
+};
+
+struct qbittorrent_call {
+	struct qbittorrent *qb;
+	struct qbittorrent_call *prev, *next;
+	struct http_call *http;
+	enum call_kind kind;
+	bool relogged;   /* logged in again after a 403 already */
+	bool delivering; /* inside the caller's callback */
+	void (*cb)(void);
+	void *arg;
+};
+
+static const struct {
+	const char *name;
+	enum qbittorrent_state state;
+} states[] = {
+    {"error", QBITTORRENT_ERROR},
+    {"missingFiles", QBITTORRENT_MISSING_FILES},
+    {"uploading", QBITTORRENT_UPLOADING},
+    {"stoppedUP", QBITTORRENT_STOPPED_UP},
+    {"pausedUP", QBITTORRENT_STOPPED_UP},
+    {"queuedUP", QBITTORRENT_QUEUED_UP},
+    {"stalledUP", QBITTORRENT_STALLED_UP},
+    {"checkingUP", QBITTORRENT_CHECKING_UP},
+    {"forcedUP", QBITTORRENT_FORCED_UP},
+    {"downloading", QBITTORRENT_DOWNLOADING},
+    {"metaDL", QBITTORRENT_META_DL},
+    {"forcedMetaDL", QBITTORRENT_FORCED_META_DL},
+    {"stoppedDL", QBITTORRENT_STOPPED_DL},
+    {"pausedDL", QBITTORRENT_STOPPED_DL},
+    {"queuedDL", QBITTORRENT_QUEUED_DL},
+    {"stalledDL", QBITTORRENT_STALLED_DL},
+    {"checkingDL", QBITTORRENT_CHECKING_DL},
+    {"forcedDL", QBITTORRENT_FORCED_DL},
+    {"allocating", QBITTORRENT_ALLOCATING},
+    {"checkingResumeData", QBITTORRENT_CHECKING_RESUME_DATA},
+    {"moving", QBITTORRENT_MOVING},
+};
+
+enum qbittorrent_state
+qbittorrent_state_parse(const char *s)
+{
+	for (size_t i = 0; s != NULL && i < sizeof(states) / sizeof(states[0]); i++)
+		if (strcmp(states[i].name, s) == 0)
+			return states[i].state;
+	return QBITTORRENT_UNKNOWN;
+}
+
+const char *
+qbittorrent_state_name(enum qbittorrent_state state)
+{
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (states[i].state == state)
+			return states[i].name;
+	return "unknown";
+}
+
+bool
+qbittorrent_state_is_download(enum qbittorrent_state state)
+{
+	switch (state) {
+	case QBITTORRENT_DOWNLOADING:
+	case QBITTORRENT_META_DL:
+	case QBITTORRENT_FORCED_META_DL:
+	case QBITTORRENT_STOPPED_DL:
+	case QBITTORRENT_QUEUED_DL:
+	case QBITTORRENT_STALLED_DL:
+	case QBITTORRENT_CHECKING_DL:
+	case QBITTORRENT_FORCED_DL:
+	case QBITTORRENT_ALLOCATING:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The torrent table: sorted by lower-case hash, binary searched. */
+
+static void
+lower_hash(char *out, const char *hash)
+{
+	size_t i;
+
+	for (i = 0; hash[i] != '\0' && i < QB_MAX_HASH - 1; i++)
+		out[i] = (char)tolower((unsigned char)hash[i]);
+	out[i] = '\0';
+}
+
+/* Returns the index of `hash` (lower-case) or, in *at, where it would go. */
+static bool
+table_search(const struct qbittorrent *qb, const char *hash, size_t *at)
+{
+	size_t lo = 0, hi = qb->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(qb->torrents[mid].hash, hash);
+
+		if (c == 0) {
+			*at = mid;
+			return true;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*at = lo;
+	return false;
+}
+
+static void
+torrent_free(struct qbittorrent_torrent *t)
+{
+	free(t->hash);
+	free(t->name);
+	free(t->state_name);
+	free(t->save_path);
+	free(t->category);
+}
+
+static void
+table_clear(struct qbittorrent *qb)
+{
+	for (size_t i = 0; i < qb->count; i++)
+		torrent_free(&qb->torrents[i]);
+	qb->count = 0;
+}
+
+static struct qbittorrent_torrent *
+table_upsert(struct qbittorrent *qb, const char *hash)
+{
+	struct qbittorrent_torrent *t;
+	size_t at;
+
+	if (table_search(qb, hash, &at))
+		return &qb->torrents[at];
+	if (qb->count == qb->cap) {
+		qb->cap = qb->cap ? qb->cap * 2 : 16;
+		qb->torrents = xrealloc(qb->torrents, qb->cap * sizeof(*qb->torrents));
+	}
+	memmove(&qb->torrents[at + 1], &qb->torrents[at], (qb->count - at) * sizeof(*qb->torrents));
+	qb->count++;
+	t = &qb->torrents[at];
+	memset(t, 0, sizeof(*t));
+	t->hash = xstrdup(hash);
+	t->name = xstrdup("");
+	t->state_name = xstrdup("unknown");
+	t->save_path = xstrdup("");
+	t->category = xstrdup("");
+	t->eta = -1;
+	return t;
+}
+
+static void
+table_remove(struct qbittorrent *qb, const char *hash)
+{
+	size_t at;
+
+	if (!table_search(qb, hash, &at))
+		return;
+	torrent_free(&qb->torrents[at]);
+	memmove(&qb->torrents[at], &qb->torrents[at + 1],
+	        (qb->count - at - 1) * sizeof(*qb->torrents));
+	qb->count--;
+}
+
+static void
+set_str(char **dst, const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	if (s != NULL) {
+		free(*dst);
+		*dst = xstrdup(s);
+	}
+}
+
+static void
+set_ll(long long *dst, const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (json_is_integer(v))
+		*dst = json_integer_value(v);
+	else if (json_is_real(v))
+		*dst = (long long)json_real_value(v);
+}
+
+/* Applies the fields present in `o`: a partial update carries only the
+ * ones that changed. */
+static void
+torrent_apply(struct qbittorrent_torrent *t, const json_t *o)
+{
+	json_t *v;
+	long long n;
+
+	set_str(&t->name, o, "name");
+	set_str(&t->save_path, o, "save_path");
+	set_str(&t->category, o, "category");
+	if (json_is_string(v = json_object_get(o, "state"))) {
+		set_str(&t->state_name, o, "state");
+		t->state = qbittorrent_state_parse(t->state_name);
+	}
+	if (json_is_number(v = json_object_get(o, "progress"))) {
+		t->progress = json_number_value(v);
+		if (t->progress < 0 || t->progress != t->progress)
+			t->progress = 0;
+		if (t->progress > 1)
+			t->progress = 1;
+	}
+	set_ll(&t->dlspeed, o, "dlspeed");
+	set_ll(&t->upspeed, o, "upspeed");
+	set_ll(&t->size, o, "size");
+	set_ll(&t->amount_left, o, "amount_left");
+	if (json_object_get(o, "eta") != NULL) {
+		n = -1;
+		set_ll(&n, o, "eta");
+		t->eta = n < 0 || n >= QB_ETA_UNKNOWN ? -1 : n;
+	}
+	n = t->num_seeds;
+	set_ll(&n, o, "num_seeds");
+	t->num_seeds = (long)n;
+	n = t->num_leechs;
+	set_ll(&n, o, "num_leechs");
+	t->num_leechs = (long)n;
+}
+
+/* Merges one maindata reply; false (table untouched) when malformed. */
+static bool
+maindata_apply(struct qbittorrent *qb, const json_t *body)
+{
+	json_t *rid = json_object_get(body, "rid");
+	json_t *torrents = json_object_get(body, "torrents");
+	json_t *removed = json_object_get(body, "torrents_removed");
+	const char *hash;
+	json_t *o;
+	size_t i;
+
+	if (!json_is_object(body) || !json_is_integer(rid))
+		return false;
+	if (torrents != NULL && !json_is_object(torrents))
+		return false;
+	if (removed != NULL && !json_is_array(removed))
+		return false;
+	json_object_foreach(torrents, hash, o)
+	{
+		if (!json_is_object(o) || hash[0] == '\0' || strlen(hash) >= QB_MAX_HASH)
+			return false;
+	}
+
+	if (json_is_true(json_object_get(body, "full_update")))
+		table_clear(qb);
+	json_object_foreach(torrents, hash, o)
+	{
+		char key[QB_MAX_HASH];
+
+		lower_hash(key, hash);
+		torrent_apply(table_upsert(qb, key), o);
+	}
+	json_array_foreach(removed, i, o)
+	{
+		char key[QB_MAX_HASH];
+
+		if (!json_is_string(o) || json_string_length(o) >= QB_MAX_HASH)
+			continue;
+		lower_hash(key, json_string_value(o));
+		table_remove(qb, key);
+	}
+	qb->rid = (long)json_integer_value(rid);
+	return true;
+}
+
+const struct qbittorrent_torrent *
+qbittorrent_find(const struct qbittorrent *qb, const char *hash)
+{
+	char key[QB_MAX_HASH];
+	size_t at;
+
+	if (hash == NULL || strlen(hash) >= QB_MAX_HASH)
+		return NULL;
+	lower_hash(key, hash);
+	return table_search(qb, key, &at) ? &qb->torrents[at] : NULL;
+}
+
+size_t
+qbittorrent_count(const struct qbittorrent *qb)
+{
+	return qb->count;
+}
+
+const struct qbittorrent_torrent *
+qbittorrent_at(const struct qbittorrent *qb, size_t i)
+{
+	return i < qb->count ? &qb->torrents[i] : NULL;
+}
+
+long
+qbittorrent_rid(const struct qbittorrent *qb)
+{
+	return qb->rid;
+}
+
+const char *
+qbittorrent_session_cookie(const struct qbittorrent *qb)
+{
+	return qb->cookie;
+}
+
+struct qbittorrent *
+qbittorrent_new(struct http *http, const struct config *cfg)
+{
+	struct qbittorrent *qb = xcalloc(1, sizeof(*qb));
+	const char *user, *pass;
+
+	if (!service_conf_load(&qb->conf, cfg, "qbittorrent")) {
+		free(qb);
+		return NULL;
+	}
+	qb->http = http;
+	user = config_get(cfg, "qbittorrent", "username");
+	pass = config_get(cfg, "qbittorrent", "password");
+	qb->username = xstrdup(user ? user : "admin");
+	if (pass != NULL && pass[0] != '\0')
+		qb->password = xstrdup(pass);
+	return qb;
+}
+
+static void
+call_free(struct qbittorrent_call *c)
+{
+	struct qbittorrent *qb = c->qb;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		qb->calls = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	free(c);
+}
+
+void
+qbittorrent_cancel(struct qbittorrent_call *c)
+{
+	if (c == NULL || c->delivering)
+		return;
+	http_cancel(c->http);
+	call_free(c);
+}
+
+void
+qbittorrent_free(struct qbittorrent *qb)
+{
+	if (qb == NULL)
+		return;
+	while (qb->calls != NULL) {
+		qb->calls->delivering = false;
+		qbittorrent_cancel(qb->calls);
+	}
+	table_clear(qb);
+	free(qb->torrents);
+	service_conf_free(&qb->conf);
+	free(qb->username);
+	free(qb->password);
+	free(qb->cookie);
+	free(qb);
+}
+
+/* Calls the caller back and frees the call. */
+static void
+call_finish(struct qbittorrent_call *c, const struct service_result *res, const char *version)
+{
+	c->delivering = true;
+	if (c->kind == CALL_SYNC)
+		((qbittorrent_done_cb *)c->cb)(res, c->arg);
+	else
+		((qbittorrent_version_cb *)c->cb)(res, version, c->arg);
+	call_free(c);
+}
+
+static void call_request(struct qbittorrent_call *c);
+
+/* Keeps the session cookie from a login answer. qBittorrent up to 5.1
+ * names it SID, 5.2 QBT_SID_<port>: take whatever it set. */
+static void
+keep_cookie(struct qbittorrent *qb, const struct http_response *resp)
+{
+	const char *set = http_response_header(resp, "Set-Cookie");
+	size_t n;
+
+	if (set == NULL)
+		return;
+	n = strcspn(set, ";");
+	if (memchr(set, '=', n) == NULL || n > 4096)
+		return;
+	free(qb->cookie);
+	qb->cookie = xstrndup(set, n);
+	str_trim(qb->cookie);
+}
+
+static void
+on_login(const struct http_response *resp, void *arg)
+{
+	struct qbittorrent_call *c = arg;
+	struct qbittorrent *qb = c->qb;
+	struct service_result res;
+	char body[16];
+
+	c->http = NULL;
+	service_result_from_http(&res, "qBittorrent", resp);
+	strlcpy_u(body, resp->body ? resp->body : "", sizeof(body));
+	str_trim(body);
+	if (res.error == SERVICE_OK && strcmp(body, "Fails.") == 0)
+		service_result_set(&res, SERVICE_AUTH, resp->status,
+		                   "qBittorrent rejected the username or password; check username "
+		                   "and password in [qbittorrent]");
+	else if (res.error == SERVICE_AUTH && resp->status == 401)
+		service_result_set(&res, SERVICE_AUTH, resp->status,
+		                   "qBittorrent rejected the username or password (401); check "
+		                   "username and password in [qbittorrent]");
+	else if (res.error == SERVICE_AUTH)
+		service_result_set(
+		    &res, SERVICE_AUTH, resp->status,
+		    "qBittorrent has banned usher's address after too many failed "
+		    "logins (403); fix the password and wait, or restart qBittorrent");
+	if (res.error != SERVICE_OK) {
+		call_finish(c, &res, NULL);
+		return;
+	}
+	keep_cookie(qb, resp);
+	call_request(c);
+}
+
+static void
+call_login(struct qbittorrent_call *c)
+{
+	struct qbittorrent *qb = c->qb;
+	const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+	struct http_opts o = {0};
+	char *user = service_url_encode(qb->username);
+	char *pass = service_url_encode(qb->password);
+	char *form = xasprintf("username=%s&password=%s", user, pass);
+	char *url = service_url(qb->conf.url, "/api/v2/auth/login");
+
+	service_conf_apply(&qb->conf, &o);
+	o.method = "POST";
+	o.url = url;
+	o.headers = headers;
+	o.body = form;
+	o.body_len = strlen(form);
+	o.max_body = 64 * 1024;
+	c->http = http_start(qb->http, &o, on_login, c);
+	/* The form held the password: don't leave it in freed memory. */
+	explicit_bzero(form, strlen(form));
+	explicit_bzero(pass, strlen(pass));
+	free(form);
+	free(pass);
+	free(user);
+	free(url);
+}
+
+static void
+on_response(const struct http_response *resp, void *arg)
+{
+	struct qbittorrent_call *c = arg;
+	struct qbittorrent *qb = c->qb;
+	struct service_result res;
+	json_t *body;
+
+	c->http = NULL;
+	if (resp->result == HTTP_OK && resp->status == 403) {
+		/* The session is gone (expired, logged out, server restarted):
+		 * log in again, once, and repeat the call. */
+		if (!c->relogged && qb->password != NULL) {
+			c->relogged = true;
+			free(qb->cookie);
+			qb->cookie = NULL;
+			call_login(c);
+			return;
+		}
+		service_result_set(&res, SERVICE_AUTH, 403,
+		                   qb->password
+		                       ? "qBittorrent keeps refusing usher's session (403) "
+		                         "even after logging in again"
+		                       : "qBittorrent wants a login (403); set password in "
+		                         "[qbittorrent]");
+		call_finish(c, &res, NULL);
+		return;
+	}
+	if (c->kind == CALL_VERSION) {
+		char version[64];
+
+		service_result_from_http(&res, "qBittorrent", resp);
+		if (res.error != SERVICE_OK) {
+			call_finish(c, &res, NULL);
+			return;
+		}
+		strlcpy_u(version, resp->body, sizeof(version));
+		str_trim(version);
+		if (version[0] == '\0' || version[0] == '<' || version[0] == '{') {
+			service_result_set(&res, SERVICE_BAD_RESPONSE, resp->status,
+			                   "qBittorrent's version answer is not a version: is this "
+			                   "qBittorrent's Web UI?");
+			call_finish(c, &res, NULL);
+			return;
+		}
+		call_finish(c, &res, version);
+		return;
+	}
+	if ((body = service_json_body(&res, "qBittorrent", resp)) == NULL) {
+		call_finish(c, &res, NULL);
+		return;
+	}
+	if (!maindata_apply(qb, body))
+		service_result_set(&res, SERVICE_BAD_RESPONSE, resp->status,
+		                   "qBittorrent sent torrent data usher can't read (no rid or "
+		                   "a torrent that is not an object)");
+	json_decref(body);
+	call_finish(c, &res, NULL);
+}
+
+static void
+call_request(struct qbittorrent_call *c)
+{
+	struct qbittorrent *qb = c->qb;
+	char *cookie = qb->cookie ? xasprintf("Cookie: %s", qb->cookie) : NULL;
+	const char *headers[] = {cookie, NULL};
+	struct http_opts o = {0};
+	char *url;
+
+	if (c->kind == CALL_SYNC)
+		url = service_url(qb->conf.url, "/api/v2/sync/maindata?rid=%ld", qb->rid);
+	else
+		url = service_url(qb->conf.url, "/api/v2/app/version");
+	service_conf_apply(&qb->conf, &o);
+	o.url = url;
+	o.headers = headers;
+	o.max_body = QB_MAX_BODY;
+	c->http = http_start(qb->http, &o, on_response, c);
+	free(url);
+	free(cookie);
+}
+
+static struct qbittorrent_call *
+call_start(struct qbittorrent *qb, enum call_kind kind, void (*cb)(void), void *arg)
+{
+	struct qbittorrent_call *c = xcalloc(1, sizeof(*c));
+
+	c->qb = qb;
+	c->kind = kind;
+	c->cb = cb;
+	c->arg = arg;
+	c->next = qb->calls;
+	if (qb->calls)
+		qb->calls->prev = c;
+	qb->calls = c;
+	if (qb->cookie == NULL && qb->password != NULL)
+		call_login(c);
+	else
+		call_request(c);
+	return c;
+}
+
+struct qbittorrent_call *
+qbittorrent_sync(struct qbittorrent *qb, qbittorrent_done_cb *cb, void *arg)
+{
+	return call_start(qb, CALL_SYNC, (void (*)(void))cb, arg);
+}
+
+struct qbittorrent_call *
+qbittorrent_version(struct qbittorrent *qb, qbittorrent_version_cb *cb, void *arg)
+{
+	return call_start(qb, CALL_VERSION, (void (*)(void))cb, arg);
+}

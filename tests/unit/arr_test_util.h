@@ -1,0 +1,60 @@
+/*
+ * arr_test_util: what the service tests (radarr, sonarr, prowlarr,
+ * qbittorrent) share on top of fake_server.h: a loop and http client per
+ * test, a config made from environment-style strings, bounded loop runs,
+ * and a free loopback port nobody listens on.
+ */
+#ifndef USHER_TEST_ARR_TEST_UTIL_H
+#define USHER_TEST_ARR_TEST_UTIL_H
+
+#include "fake_server.h"
+
+#include "core/config.h"
+#include "core/http.h"
+#include "core/loop.h"
+
+/* Runs the loop until *flag reaches `want` or `ms` pass. */
+FAKE_UNUSED static void
+run_until(struct loop *loop, const int *flag, int want, unsigned ms)
+{
+	unsigned long long end = fake_now_ms() + ms;
+
+	while (*flag < want && fake_now_ms() < end)
+		loop_run_once(loop, 50);
+}
+
+/* Runs the loop for `ms` (to show that nothing more happens). */
+FAKE_UNUSED static void
+run_for(struct loop *loop, unsigned ms)
+{
+	unsigned long long end = fake_now_ms() + ms;
+
+	while (fake_now_ms() < end)
+		loop_run_once(loop, 20);
+}
+
+/* A config from "USHER_SECTION_KEY=value" strings (NULL-terminated). */
+FAKE_UNUSED static struct config *
+config_from_env(const char *const *env)
+{
+	return config_load(NULL, (char *const *)env);
+}
+
+/* A loopback port that refuses connections (bound, then closed). */
+FAKE_UNUSED static int
+closed_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd == -1 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == -1)
+		return 1;
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+#endif
