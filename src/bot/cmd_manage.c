@@ -378,18 +378,133 @@ cmd_approve_ids(struct turn *t, const long *ids, int count)
 void
 cmd_recommend(struct turn *t, const struct intent *in)
 {
-	(void)in;
 	if (handlers_need_seerr(t))
 		return;
-	turn_reply(t, "I can't suggest titles yet. Ask me for one by name and I'll get it.");
+	if (in->title[0] == '\0') {
+		turn_reply(t, "Something like what? Name a film or show you liked, e.g. \"something "
+		              "like Interstellar\".");
+		return;
+	}
+	cmd_lookup_title(t, in, PURPOSE_RECOMMEND);
+}
+
+struct suggest {
+	struct turn *t;
+	struct dialogue_choice like;
+};
+
+static void
+suggest_done(void *arg, const struct service_result *res, const struct seerr_title *items,
+             size_t count, int total_pages)
+{
+	struct suggest *sg = arg;
+	struct dialogue_state st;
+	char label[SEERR_TITLE_MAX + 16];
+	struct buf b;
+	size_t i;
+
+	(void)total_pages;
+	requests_format_title(label, sizeof(label), sg->like.title, sg->like.year);
+	if (res->error != SERVICE_OK) {
+		handlers_reply_failure(sg->t, "find suggestions", res);
+	} else if (count == 0) {
+		turn_replyf(sg->t, "Overseerr has no suggestions for %s.", label);
+	} else {
+		memset(&st, 0, sizeof(st));
+		buf_init(&b, 0);
+		buf_printf(&b, "If you liked %s, you might like:", label);
+		for (i = 0; i < count && st.choice_count < 5; i++) {
+			struct dialogue_choice *c = &st.choices[st.choice_count++];
+			char one[SEERR_TITLE_MAX + 16];
+
+			c->kind = items[i].kind;
+			c->tmdb_id = items[i].tmdb_id;
+			strlcpy_u(c->title, items[i].title, sizeof(c->title));
+			c->year = items[i].year;
+			c->status = items[i].status;
+			requests_format_title(one, sizeof(one), c->title, c->year);
+			buf_printf(&b, "\n%d) %s · %s%s", st.choice_count, one,
+			           handlers_kind_word(c->kind),
+			           c->status == SEERR_MEDIA_AVAILABLE ? " · already there" : "");
+		}
+		buf_printf(&b, "\nSay a number and I'll get it.");
+		st.wait = DIALOGUE_CHOOSE_TITLE;
+		st.purpose = PURPOSE_REQUEST;
+		if (turn_dialogue_save(sg->t, &st) == 0)
+			turn_reply(sg->t, b.data);
+		buf_free(&b);
+	}
+	turn_release(sg->t);
+	free(sg);
+}
+
+void
+cmd_recommend_for(struct turn *t, const struct dialogue_choice *c)
+{
+	struct suggest *sg = xcalloc(1, sizeof(*sg));
+
+	sg->t = t;
+	sg->like = *c;
+	turn_hold(t);
+	seerr_recommendations(turn_seerr(t), handlers_seerr_user(t), c->kind, c->tmdb_id,
+	                      suggest_done, sg);
 }
 
 void
 cmd_report_issue(struct turn *t, const struct intent *in)
 {
-	(void)in;
 	if (handlers_need_seerr(t))
 		return;
-	turn_reply(t, "I can't pass problem reports on yet; please report it in Overseerr itself "
-	              "(open the title and choose \"Report an issue\").");
+	if (in->title[0] == '\0') {
+		turn_reply(t, "Which film or show has the problem? Say it with the title, e.g. \"the "
+		              "audio on Dune is out of sync\".");
+		return;
+	}
+	cmd_lookup_title(t, in, PURPOSE_REPORT);
+}
+
+static void
+report_done(void *arg, const struct service_result *res, long issue_id)
+{
+	struct suggest *sg = arg;
+	char label[SEERR_TITLE_MAX + 16];
+
+	requests_format_title(label, sizeof(label), sg->like.title, sg->like.year);
+	if (res->error == SERVICE_OK)
+		turn_replyf(sg->t, "Thanks, I've reported the problem with %s to the admins (issue "
+		                   "#%ld).",
+		            label, issue_id);
+	else
+		handlers_reply_failure(sg->t, "report the problem", res);
+	turn_release(sg->t);
+	free(sg);
+}
+
+/* What kind of problem the person's words describe. */
+static enum seerr_issue_type
+report_type(const char *words)
+{
+	if (strcasestr(words, "subtitle") || strcasestr(words, "subs") ||
+	    strcasestr(words, "caption"))
+		return SEERR_ISSUE_SUBTITLES;
+	if (strcasestr(words, "audio") || strcasestr(words, "sound") ||
+	    strcasestr(words, "volume") || strcasestr(words, "dub"))
+		return SEERR_ISSUE_AUDIO;
+	if (strcasestr(words, "video") || strcasestr(words, "picture") ||
+	    strcasestr(words, "quality") || strcasestr(words, "pixel") ||
+	    strcasestr(words, "blurry") || strcasestr(words, "stutter"))
+		return SEERR_ISSUE_VIDEO;
+	return SEERR_ISSUE_OTHER;
+}
+
+void
+cmd_report_for(struct turn *t, const struct dialogue_choice *c, const char *words)
+{
+	struct suggest *sg = xcalloc(1, sizeof(*sg));
+
+	sg->t = t;
+	sg->like = *c;
+	turn_hold(t);
+	seerr_report_issue(turn_seerr(t), handlers_seerr_user(t), c->kind, c->tmdb_id,
+	                   report_type(words), words, report_done, sg);
 }

@@ -267,6 +267,14 @@ choice_proceed(struct turn *t, struct dialogue_state *st)
 		status_reply(t, c);
 		return;
 	}
+	if (st->purpose == PURPOSE_RECOMMEND) {
+		cmd_recommend_for(t, c);
+		return;
+	}
+	if (st->purpose == PURPOSE_REPORT) {
+		cmd_report_for(t, c, st->note);
+		return;
+	}
 	if (!st->want_4k && status == SEERR_MEDIA_AVAILABLE) {
 		turn_replyf(t, "%s is already there to watch.", label);
 		return;
@@ -356,6 +364,9 @@ search_done(void *arg, const struct service_result *res, const struct seerr_titl
 		return;
 	}
 	pick = search_pick(lk, found, n);
+	/* Suggestions and reports are about the best match: no need to ask. */
+	if (pick < 0 && (lk->st.purpose == PURPOSE_RECOMMEND || lk->st.purpose == PURPOSE_REPORT))
+		pick = 0;
 	if (pick >= 0) {
 		lk->st.chosen = found[pick];
 		choice_proceed(lk->t, &lk->st);
@@ -397,6 +408,8 @@ cmd_lookup_title(struct turn *t, const struct intent *in, enum dialogue_purpose 
 	for (i = 0; in->seasons == SEASONS_LIST && i < in->season_count; i++)
 		lk->st.seasons[lk->st.seasons_len++] = in->season_list[i];
 	strlcpy_u(lk->query, in->title, sizeof(lk->query));
+	if (purpose == PURPOSE_REPORT)
+		strlcpy_u(lk->st.note, turn_text(t), sizeof(lk->st.note));
 	lk->year = in->year;
 	lk->media = in->media;
 	if (lk->st.seasons_len > 0 || lk->st.seasons_all || lk->st.seasons_latest)

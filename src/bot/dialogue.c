@@ -81,6 +81,7 @@ dialogue_encode(const struct dialogue_state *s)
 	json_object_set_new(j, "order", order);
 	json_object_set_new(j, "season_count", json_integer(s->season_count));
 	json_object_set_new(j, "ids", ids);
+	json_object_set_new(j, "note", json_string(s->note));
 	text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	return text;
@@ -100,9 +101,10 @@ dialogue_decode(const char *text, struct dialogue_state *s)
 	s->wait = (enum dialogue_wait)json_integer_value(json_object_get(j, "wait"));
 	if (s->wait > DIALOGUE_CONFIRM_APPROVE_ALL)
 		s->wait = DIALOGUE_NONE;
-	s->purpose = json_integer_value(json_object_get(j, "purpose")) == PURPOSE_STATUS
-	                 ? PURPOSE_STATUS
-	                 : PURPOSE_REQUEST;
+	s->purpose = (enum dialogue_purpose)json_integer_value(json_object_get(j, "purpose"));
+	if (s->purpose > PURPOSE_REPORT)
+		s->purpose = PURPOSE_REQUEST;
+	strlcpy_u(s->note, json_string_value(json_object_get(j, "note")) ?: "", sizeof(s->note));
 	a = json_object_get(j, "choices");
 	for (i = 0; i < json_array_size(a) && i < DIALOGUE_CHOICES_MAX; i++)
 		dialogue_choice_read(json_array_get(a, i), &s->choices[s->choice_count++]);

@@ -29,6 +29,8 @@ enum dialogue_wait {
 enum dialogue_purpose {
 	PURPOSE_REQUEST = 0,
 	PURPOSE_STATUS,
+	PURPOSE_RECOMMEND,
+	PURPOSE_REPORT, /* `note` holds the person's words */
 };
 
 #define DIALOGUE_CHOICES_MAX 6
@@ -60,6 +62,7 @@ struct dialogue_state {
 	int season_count;
 	long ids[DIALOGUE_IDS_MAX];
 	int id_count;
+	char note[512];
 };
 
 /* Loads the live state (expired ones read as DIALOGUE_NONE). Returns 0, or

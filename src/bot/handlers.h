@@ -38,6 +38,10 @@ void cmd_approve(struct turn *t, const struct intent *in);
 void cmd_decline(struct turn *t, const struct intent *in);
 void cmd_recommend(struct turn *t, const struct intent *in);
 void cmd_report_issue(struct turn *t, const struct intent *in);
+/* Suggests titles like `c`, offered as a numbered list to request from. */
+void cmd_recommend_for(struct turn *t, const struct dialogue_choice *c);
+/* Files a Seerr issue about `c` with the person's words. */
+void cmd_report_for(struct turn *t, const struct dialogue_choice *c, const char *words);
 /* Approves every request in the confirmed list (after "approve all"). */
 void cmd_approve_ids(struct turn *t, const long *ids, int count);
 
