@@ -312,12 +312,29 @@ cmd_cancel(struct turn *t, const struct intent *in)
 	             handlers_is_admin(t) && in->title[0] ? 0 : handlers_seerr_user(t));
 }
 
+/* "approve all", "approve everything": the grammar leaves no title. */
+static const char *
+approve_target(const struct turn *t, const struct intent *in)
+{
+	const char *text = turn_text(t);
+	const char *all;
+
+	if (in->title[0] != '\0')
+		return in->title;
+	if ((all = strcasestr(text, "all")) != NULL && (all == text || all[-1] == ' ') &&
+	    (all[3] == '\0' || all[3] == ' ' || all[3] == '!' || all[3] == '.'))
+		return "all";
+	if (strcasestr(text, "everything") || strcasestr(text, "every one"))
+		return "all";
+	return "";
+}
+
 void
 cmd_approve(struct turn *t, const struct intent *in)
 {
 	if (handlers_need_seerr(t))
 		return;
-	titled_start(t, LIST_APPROVE, in->title, SEERR_FILTER_PENDING, 0);
+	titled_start(t, LIST_APPROVE, approve_target(t, in), SEERR_FILTER_PENDING, 0);
 }
 
 void

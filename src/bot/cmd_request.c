@@ -176,6 +176,12 @@ tv_seasons_settle(struct turn *t, struct dialogue_state *st, const struct seerr_
 		return;
 	}
 	wanted = st->order.seasons_len;
+	/* Every season, none of them there yet: say "all", which also covers
+	 * seasons Seerr learns of later. */
+	if (wanted == n && n > 1) {
+		st->order.all_seasons = true;
+		st->order.seasons_len = 0;
+	}
 	if (wanted == 0) {
 		snprintf(text, sizeof(text), "%s: %s already there to watch.", label,
 		         st->seasons_len == 1 || st->seasons_latest ? "that season is"

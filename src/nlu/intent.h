@@ -86,8 +86,8 @@ struct json_t;
 /* The `usher parse --json` object for `text` and what it was understood as,
  * with exactly the keys text, intent, media, title, year, seasons, episode,
  * quality, choice, source, rule, in that order (invalid UTF-8 in the text
- * becomes U+FFFD). Returns a new reference the caller json_decref()s. The
- * _n form takes `len` bytes that may hold NULs. */
+ * becomes U+FFFD, NUL bytes are left out). Returns a new reference the
+ * caller json_decref()s. The _n form takes `len` bytes that may hold NULs. */
 struct json_t *intent_to_json(const char *text, const struct intent *in);
 struct json_t *intent_to_json_n(const char *text, size_t len, const struct intent *in);
 

@@ -122,7 +122,8 @@ class SeerrState:
 					row = self.media_row("tv", s["tmdbId"])
 					row["season_library"] = {n: M_AVAILABLE for n in avail}
 			for r in catalog.get("requests", []):
-				self.add_request(r)
+				if r.get("user", 1) in self.users:  # with --users, a catalogue user may be gone
+					self.add_request(r)
 
 	# Time: every change moves a fake clock on a second, so createdAt orders like ids.
 	def now(self):

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "arr_test_util.h"
+#include "core/util.h"
 #include "services/qbittorrent.h"
 
 static struct fake fake;
