@@ -233,17 +233,26 @@ turn_reply(struct turn *t, const char *text)
 {
 	struct chat_out out;
 
+	char *named = NULL;
+	int rc = 0;
+
 	memset(&out, 0, sizeof(out));
 	out.text = text;
-	if (!t->direct)
+	/* In a room, say who the answer is for. */
+	if (!t->direct) {
+		named = xasprintf("%s: %s", t->display_name, text);
+		out.text = named;
 		out.reply_to = t->msg_id;
+		out.mention = t->sender;
+	}
 	t->bot->in_flight++;
 	if (gateway_send(t->gw, t->room, &out, turn_reply_done, t->bot) == -1) {
 		log_warnx("%s: cannot send a reply to %s", gateway_name(t->gw), t->room);
 		bot_work_done(t->bot);
-		return -1;
+		rc = -1;
 	}
-	return 0;
+	free(named);
+	return rc;
 }
 
 int

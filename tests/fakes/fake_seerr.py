@@ -482,8 +482,13 @@ def make_fake(routes, catalog_path=DEFAULT_CATALOG, api_key=DEFAULT_KEY, users=N
 		                                  else (REQUEST, REQUEST_TV))):
 			return error(403, "You do not have permission to make %sseries requests." %
 			             ("4K " if is4k else ""))
+		# Quotas are the request user's; only a manager saying ignoreQuota skips them.
 		remaining = st.quota_remaining(user, mt)
-		if remaining == 0 and not has(caller, MANAGE_REQUESTS):
+		if body.get("ignoreQuota") is True:
+			if not has(caller, MANAGE_REQUESTS):
+				return error(403, "You do not have permission to bypass user quota limits.")
+			remaining = None
+		if remaining == 0:
 			return error(403, "Movie Quota exceeded." if mt == "movie" else
 			             "Series Quota exceeded.")
 		if st.item(mt, tmdb_id) is None:
@@ -515,8 +520,7 @@ def make_fake(routes, catalog_path=DEFAULT_CATALOG, api_key=DEFAULT_KEY, users=N
 			seasons = [n for n in asked if isinstance(n, int) and n > 0 and n not in taken]
 			if not seasons:
 				return error(202, "No seasons available to request")
-			if remaining is not None and len(seasons) > remaining and \
-					not has(caller, MANAGE_REQUESTS):
+			if remaining is not None and len(seasons) > remaining:
 				return error(403, "Series Quota exceeded.")
 		r = st.new_request(row, user, status, is4k, seasons, caller if auto else None)
 		return Response(201, json=st.request_json(r))

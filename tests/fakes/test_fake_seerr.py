@@ -237,9 +237,13 @@ class Quota(FakeSeerrTest):
 		self.assertEqual(self.c.request(4, "tv", 1399, seasons=[1, 2])[0], 201)
 		self.assertEqual(self.c.request(5, "movie", 348), (403, {
 			"message": "You do not have permission to make movie requests."}))
-		# The admin key acting for someone else: allowed, approved by the caller.
-		st, r = self.c.request(None, "movie", 348, userId=5)
-		self.assertEqual((st, r["requestedBy"]["id"], r["status"]), (201, 5, 2))
+		# The admin key acting for someone else: that person's permissions and quota
+		# apply, approval is the caller's, and only the caller may waive the quota.
+		self.assertEqual(self.c.request(None, "movie", 348, userId=5)[0], 403)
+		self.assertEqual(self.c.request(None, "movie", 348, userId=4)[0], 403)
+		self.assertEqual(self.c.request(4, "movie", 348, ignoreQuota=True)[0], 403)
+		st, r = self.c.request(None, "movie", 348, userId=4, ignoreQuota=True)
+		self.assertEqual((st, r["requestedBy"]["id"], r["status"]), (201, 4, 2))
 
 
 class Issues(FakeSeerrTest):

@@ -197,7 +197,7 @@ test_rooms_answer_only_when_addressed(void **state)
 	assert_int_equal(sent_count, 1);
 	assert_string_equal(sent[0].room, "group-room");
 	assert_string_equal(sent[0].reply_to, "msg-7");
-	assert_non_null(strstr(sent[0].text, "I fetch films and shows"));
+	assert_true(strncmp(sent[0].text, "@mum:example.org: I fetch films and shows", 41) == 0);
 	fixture_free(f);
 }
 
