@@ -224,6 +224,37 @@ def make(world, api_key):
 		            "credits": {"cast": [], "crew": []}, "relatedVideos": []})
 		return out
 
+	@svc.route("GET", r"/api/v1/(movie|tv)/(\d+)/recommendations")
+	def recommendations(req):
+		mt, tmdb_id = req.match.group(1), int(req.match.group(2))
+		items = world.movies if mt == "movie" else world.shows
+		me = items.get(tmdb_id)
+		if me is None:
+			return Resp(500, {"message": "Unable to retrieve recommended %s." %
+			                  ("movies" if mt == "movie" else "series")})
+		# Stand-ins for TMDB's suggestions: same kind, nearest in time.
+		others = sorted((it for i, it in items.items() if i != tmdb_id),
+		                key=lambda it: (abs(it["year"] - me["year"]), it["tmdbId"]))[:6]
+		return {"page": 1, "totalPages": 1, "totalResults": len(others),
+		        "results": [result_json(mt, it) for it in others]}
+
+	issues = []
+
+	@svc.route("POST", "/api/v1/issue")
+	def create_issue(req):
+		body = req.json()
+		media = next((m for m in list(world.media.values()) if m.id == (body or {}).get("mediaId")), None) \
+			if isinstance(body, dict) else None
+		if media is None:
+			return Resp(404, {"message": "Media does not exist."})
+		issue = {"id": len(issues) + 1, "issueType": body.get("issueType"), "status": 1,
+		         "problemSeason": 0, "problemEpisode": 0, "media": media_json(media),
+		         "createdBy": user_json(req.user), "modifiedBy": None,
+		         "comments": [{"id": len(issues) + 1, "message": body.get("message")}]}
+		issues.append(issue)
+		# The real server answers 200 here, not the spec's 201.
+		return Resp(200, issue)
+
 	@svc.route("POST", "/api/v1/request")
 	def create(req):
 		body = req.json()
