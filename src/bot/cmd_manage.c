@@ -345,9 +345,12 @@ cmd_decline(struct turn *t, const struct intent *in)
 	titled_start(t, LIST_DECLINE, in->title, SEERR_FILTER_PENDING, 0);
 }
 
+/* One approval after the other, so Seerr sees them in the order listed. */
 struct approve_all {
 	struct turn *t;
-	int left;
+	long ids[DIALOGUE_IDS_MAX];
+	int count;
+	int next;
 	int ok;
 	int failed;
 };
@@ -362,13 +365,17 @@ approve_all_done(void *arg, const struct service_result *res, const struct seerr
 		a->ok++;
 	else
 		a->failed++;
-	if (--a->left > 0)
+	if (a->next < a->count) {
+		seerr_approve(turn_seerr(a->t), handlers_seerr_user(a->t), a->ids[a->next++],
+		              approve_all_done, a);
 		return;
+	}
 	if (a->failed == 0)
 		turn_replyf(a->t, "Approved all %d.", a->ok);
 	else
-		turn_replyf(a->t, "Approved %d; %d could not be approved (Overseerr said no or "
-		                  "didn't answer).",
+		turn_replyf(a->t,
+		            "Approved %d; %d could not be approved (Overseerr said no or didn't "
+		            "answer).",
 		            a->ok, a->failed);
 	turn_release(a->t);
 	free(a);
@@ -378,18 +385,17 @@ void
 cmd_approve_ids(struct turn *t, const long *ids, int count)
 {
 	struct approve_all *a;
-	int i;
 
-	if (count == 0) {
+	if (count <= 0) {
 		turn_reply(t, "Nothing to approve.");
 		return;
 	}
 	a = xcalloc(1, sizeof(*a));
 	a->t = t;
-	a->left = count;
+	a->count = count < DIALOGUE_IDS_MAX ? count : DIALOGUE_IDS_MAX;
+	memcpy(a->ids, ids, (size_t)a->count * sizeof(*ids));
 	turn_hold(t);
-	for (i = 0; i < count; i++)
-		seerr_approve(turn_seerr(t), handlers_seerr_user(t), ids[i], approve_all_done, a);
+	seerr_approve(turn_seerr(t), handlers_seerr_user(t), a->ids[a->next++], approve_all_done, a);
 }
 
 void
