@@ -91,6 +91,8 @@ static const struct spec schema[] = {
      "the address you open Overseerr or Jellyseerr at, e.g. http://localhost:5055"},
     {"seerr", "api_key", T_SECRET, F_REQUIRED, NULL, 0, 0, NULL,
      "Overseerr -> Settings -> General -> API Key"},
+    {"seerr", "webhook_secret", T_SECRET, 0, NULL, 0, 0, NULL,
+     "the Authorization header Overseerr sends: Settings -> Notifications -> Webhook"},
     SERVICE_COMMON("seerr"),
 
     ARR("radarr", "Radarr", "7878"),
@@ -160,6 +162,10 @@ static const struct spec schema[] = {
     {"store", "path", T_PATH, F_FOLDER_EXISTS, "usher.db", 0, 0, NULL,
      "the database file, next to the config unless absolute"},
     {"http", "listen", T_HOSTPORT, 0, NULL, 0, 0, NULL, "e.g. 127.0.0.1:8765"},
+    {"http", "max_connections", T_INT, 0, "16", 1, 1024, NULL,
+     "how many clients may be connected at once"},
+    {"http", "max_body", T_INT, 0, "65536", 1024, 16777216, NULL,
+     "the largest request body accepted, in bytes"},
     {"progress", "interval_s", T_INT, 0, "30", 5, 3600, NULL, "seconds between progress checks"},
 };
 
