@@ -8,6 +8,7 @@
 
 #include "bot/commands.h"
 #include "bot/dialogue.h"
+#include "bot/progress.h"
 #include "bot/requests.h"
 #include "bot/people.h"
 #include "bot/turn.h"
@@ -19,7 +20,10 @@
 #include "core/util.h"
 #include "gateway/gateway.h"
 #include "nlu/intent.h"
+#include "services/qbittorrent.h"
+#include "services/radarr.h"
 #include "services/seerr.h"
+#include "services/sonarr.h"
 #include "nlu/nlu.h"
 
 /* Every network usher can speak; a network runs when its section exists. */
@@ -42,7 +46,11 @@ struct bot {
 	struct nlu *nlu;
 	struct http *http;
 	struct seerr *seerr;
+	struct radarr *radarr;
+	struct sonarr *sonarr;
+	struct qbittorrent *qbittorrent;
 	struct requests *requests;
+	struct progress *progress;
 	struct gateway **gateways;
 	bool *ended;
 	size_t gateway_count;
@@ -301,6 +309,96 @@ bot_say(void *arg, const char *network, const char *room, const char *reply_to,
 	return 0;
 }
 
+/* Progress speaks through these: its messages count as work in flight so
+ * a console run waits for them, and their completion goes back to it. */
+struct bot_relay {
+	struct bot *bot;
+	gateway_done_cb *done;
+	void *arg;
+};
+
+static void
+bot_relay_done(void *arg, int status, const char *msg_id, const char *error)
+{
+	struct bot_relay *r = arg;
+	struct bot *bot = r->bot;
+
+	if (r->done)
+		r->done(r->arg, status, msg_id, error);
+	free(r);
+	bot_work_done(bot);
+}
+
+static int
+bot_progress_post(void *arg, const char *network, const char *room, const char *msg_id,
+                  const char *text, const char *mention, gateway_done_cb *done, void *done_arg)
+{
+	struct bot *bot = arg;
+	struct gateway *gw = bot_gateway(bot, network);
+	struct bot_relay *r;
+	struct chat_out out;
+	int rc;
+
+	if (gw == NULL)
+		return -1;
+	memset(&out, 0, sizeof(out));
+	out.text = text;
+	out.mention = mention;
+	r = xcalloc(1, sizeof(*r));
+	r->bot = bot;
+	r->done = done;
+	r->arg = done_arg;
+	bot->in_flight++;
+	rc = msg_id ? gateway_edit(gw, room, msg_id, &out, bot_relay_done, r)
+	            : gateway_send(gw, room, &out, bot_relay_done, r);
+	if (rc == -1) {
+		free(r);
+		bot_work_done(bot);
+	}
+	return rc;
+}
+
+static int
+bot_progress_send(void *arg, const char *network, const char *room, const char *text,
+                  const char *mention, gateway_done_cb *done, void *done_arg)
+{
+	return bot_progress_post(arg, network, room, NULL, text, mention, done, done_arg);
+}
+
+static int
+bot_progress_edit(void *arg, const char *network, const char *room, const char *msg_id,
+                  const char *text, gateway_done_cb *done, void *done_arg)
+{
+	return bot_progress_post(arg, network, room, msg_id, text, NULL, done, done_arg);
+}
+
+static bool
+bot_progress_can_edit(void *arg, const char *network)
+{
+	struct gateway *gw = bot_gateway(arg, network);
+
+	return gw && (gateway_caps(gw) & GATEWAY_CAN_EDIT);
+}
+
+static void
+bot_request_made(void *arg, const struct request_made *m)
+{
+	struct bot *bot = arg;
+	struct progress_item it = {
+	    .seerr_request_id = m->seerr_request_id,
+	    .kind = m->what.kind,
+	    .tmdb_id = m->what.tmdb_id,
+	    .is_4k = m->what.is_4k,
+	    .label = m->label,
+	    .network = m->network,
+	    .room = m->room,
+	    .person = m->person,
+	};
+
+	if (bot->progress && progress_track(bot->progress, &it) == -1)
+		log_warnx("cannot follow %s: the store is not writable", m->label);
+}
+
 /* What a stranger may do under unknown_users = read-only: look, not act. */
 static bool
 bot_read_only_kind(enum intent_kind kind)
@@ -518,8 +616,30 @@ bot_new_with_networks(struct loop *loop, const struct config *cfg, struct store 
 	}
 	bot->http = http_new(loop);
 	bot->seerr = seerr_new(bot->http, cfg);
-	if (bot->seerr && store)
+	bot->radarr = radarr_new(bot->http, cfg);
+	bot->sonarr = sonarr_new(bot->http, cfg);
+	bot->qbittorrent = qbittorrent_new(bot->http, cfg);
+	if (bot->seerr && store) {
+		struct progress_services svc = {
+		    .seerr = bot->seerr,
+		    .radarr = bot->radarr,
+		    .sonarr = bot->sonarr,
+		    .qbittorrent = bot->qbittorrent,
+		};
+		struct progress_host ph = {
+		    .send = bot_progress_send,
+		    .edit = bot_progress_edit,
+		    .can_edit = bot_progress_can_edit,
+		    .arg = bot,
+		};
+
 		bot->requests = requests_new(loop, store, bot->seerr, bot_say, bot);
+		bot->progress =
+		    progress_new(loop, store, &svc, &ph,
+		                 config_get_int(cfg, "progress", "interval_s") * 1000,
+		                 config_get_int(cfg, "progress", "edit_every_s") * 1000);
+		requests_on_made(bot->requests, bot_request_made, bot);
+	}
 	for (i = 0; i < network_count; i++) {
 		struct gateway *gw;
 
@@ -555,6 +675,8 @@ bot_start(struct bot *bot, char *err, size_t errlen)
 	}
 	if (bot->requests)
 		requests_resume(bot->requests);
+	if (bot->progress)
+		progress_resume(bot->progress);
 	return 0;
 }
 
@@ -594,7 +716,11 @@ bot_free(struct bot *bot)
 		bot->queue = q->next;
 		bot_queued_free(q);
 	}
+	progress_free(bot->progress);
 	requests_free(bot->requests);
+	qbittorrent_free(bot->qbittorrent);
+	sonarr_free(bot->sonarr);
+	radarr_free(bot->radarr);
 	seerr_free(bot->seerr);
 	http_free(bot->http);
 	nlu_free(bot->nlu);

@@ -42,6 +42,8 @@ struct requests {
 	struct seerr *seerr;
 	requests_say_fn *say;
 	void *say_arg;
+	requests_made_fn *made;
+	void *made_arg;
 	struct order *orders;
 };
 
@@ -98,6 +100,13 @@ requests_free(struct requests *r)
 		order_free(o);
 	}
 	free(r);
+}
+
+void
+requests_on_made(struct requests *r, requests_made_fn *made, void *arg)
+{
+	r->made = made;
+	r->made_arg = arg;
 }
 
 size_t
@@ -198,11 +207,23 @@ order_say(struct order *o, const char *text)
 		said(o->said_arg);
 }
 
-/* The order reached a final answer: record it, then tell the person. */
+/* The order reached a final answer: record it, then tell the person; a
+ * request that exists in Seerr is handed on to be followed. */
 static void
 order_settle(struct order *o, const char *state, long seerr_id, const char *text)
 {
 	order_update(o, state, seerr_id);
+	if (o->r->made && (strcmp(state, "created") == 0 || strcmp(state, "duplicate") == 0)) {
+		struct request_made m = {
+		    .network = o->network,
+		    .room = o->room,
+		    .person = o->person,
+		    .label = o->title,
+		    .seerr_request_id = seerr_id,
+		    .what = o->what,
+		};
+		o->r->made(o->r->made_arg, &m);
+	}
 	log_info("request %lld for %s (%s): %s", (long long)o->id, o->person, o->title, state);
 	order_unlink(o);
 	order_say(o, text);

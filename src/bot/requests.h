@@ -27,6 +27,18 @@ struct requests;
 typedef int requests_say_fn(void *arg, const char *network, const char *room,
                             const char *reply_to, const char *text);
 
+/* A request now exists in Seerr (made, found made, or already there from
+ * someone else): the caller starts following it. */
+struct request_made {
+	const char *network;
+	const char *room;
+	const char *person;
+	const char *label; /* "season 2 of The Bear (2022)" */
+	long seerr_request_id; /* 0 when it is somebody else's */
+	struct seerr_new_request what;
+};
+typedef void requests_made_fn(void *arg, const struct request_made *made);
+
 struct request_order {
 	const char *network;
 	const char *room;
@@ -45,6 +57,8 @@ struct request_order {
 /* Returns the outbox; `loop`, `store` and `seerr` are borrowed. */
 struct requests *requests_new(struct loop *loop, struct store *store, struct seerr *seerr,
                               requests_say_fn *say, void *say_arg);
+/* Who hears of requests that now exist in Seerr (may be left unset). */
+void requests_on_made(struct requests *r, requests_made_fn *made, void *arg);
 void requests_free(struct requests *r);
 
 /* Records the order and starts sending it. Returns 0, or -1 when it could

@@ -55,6 +55,34 @@ static const char *const migrations[] = {
     "  updated_at INTEGER NOT NULL"
     ");"
     "CREATE INDEX requests_by_state ON requests (state);",
+    /* 3: requests followed until they are ready, and who to tell */
+    "CREATE TABLE tracked ("
+    "  id INTEGER PRIMARY KEY,"
+    "  seerr_request_id INTEGER NOT NULL DEFAULT 0,"
+    "  kind TEXT NOT NULL,"
+    "  tmdb_id INTEGER NOT NULL,"
+    "  is_4k INTEGER NOT NULL DEFAULT 0,"
+    "  label TEXT NOT NULL,"
+    "  network TEXT NOT NULL,"
+    "  room TEXT NOT NULL,"
+    "  person TEXT NOT NULL,"
+    "  mention TEXT,"
+    "  progress_msg TEXT,"
+    "  state INTEGER NOT NULL DEFAULT 0,"
+    "  text TEXT NOT NULL DEFAULT '',"
+    "  step INTEGER NOT NULL DEFAULT -1,"
+    "  done INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE followers ("
+    "  tracked_id INTEGER NOT NULL REFERENCES tracked (id) ON DELETE CASCADE,"
+    "  network TEXT NOT NULL,"
+    "  room TEXT NOT NULL,"
+    "  person TEXT NOT NULL,"
+    "  mention TEXT,"
+    "  PRIMARY KEY (tracked_id, network, room, person)"
+    ");",
 };
 
 #define STORE_SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))

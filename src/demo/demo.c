@@ -134,6 +134,7 @@ demo_write_config(struct demo *demo, json_t *ready, char *err, size_t errlen)
 	        "[qbittorrent]\nurl = %s\nusername = %s\npassword = %s\n\n"
 	        "[console]\nperson = you\n\n"
 	        "[person you]\nrole = admin\nseerr_user = 1\n\n"
+	        "[progress]\ninterval_s = 3\nedit_every_s = 2\n\n"
 	        "[store]\npath = %s/usher.db\n",
 	        demo_field(ready, "seerr"), demo_field(ready, "seerr_api_key"),
 	        demo_field(ready, "radarr"), demo_field(ready, "radarr_api_key"),

@@ -1,5 +1,6 @@
 #include "services/seerr.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,13 +9,12 @@
 
 #include "core/http.h"
 #include "core/util.h"
+#include "services/seerr_json.h"
 
-#define SEERR_NAME  "Seerr"
-#define POSTER_BASE "https://image.tmdb.org/t/p/w600_and_h900_bestv2"
+#define SEERR_NAME "Seerr"
 /* A page of search results or requests is a few dozen items; a body past
  * this is not an answer usher wants. */
 #define SEERR_MAX_BODY (8u * 1024 * 1024)
-#define ITEMS_MAX      500
 #define TAKE_MAX       100
 
 enum step {
@@ -60,180 +60,6 @@ struct seerr_call {
 	char *issue_message;
 };
 
-/* JSON reading: any field may be missing, null or of another type. */
-
-static long
-jint(const json_t *o, const char *key, long def)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (json_is_integer(v))
-		return (long)json_integer_value(v);
-	if (json_is_real(v) && json_real_value(v) > -1e15 && json_real_value(v) < 1e15)
-		return (long)json_real_value(v);
-	return def;
-}
-
-static const char *
-jstr(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
-/* The first of `keys` (NULL-terminated) that is a non-empty string. */
-static const char *
-jstr_any(const json_t *o, const char *const *keys)
-{
-	for (; *keys != NULL; keys++) {
-		const char *s = jstr(o, *keys);
-		if (s != NULL && s[0] != '\0')
-			return s;
-	}
-	return NULL;
-}
-
-/* Copies text meant for a chat line: control characters become spaces. */
-static void
-copy_text(char *dst, size_t size, const char *src)
-{
-	strlcpy_u(dst, src ? src : "", size);
-	for (char *p = dst; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
-}
-
-/* "2021-09-15" -> 2021; 0 when the date is missing or odd. */
-static int
-year_of(const char *date)
-{
-	int y = 0;
-
-	if (date == NULL)
-		return 0;
-	for (int i = 0; i < 4; i++) {
-		if (date[i] < '0' || date[i] > '9')
-			return 0;
-		y = y * 10 + (date[i] - '0');
-	}
-	return date[4] == '\0' || date[4] == '-' ? y : 0;
-}
-
-static enum seerr_media_status
-media_status(long v)
-{
-	return v >= SEERR_MEDIA_UNKNOWN && v <= SEERR_MEDIA_DELETED ? (enum seerr_media_status)v
-	                                                            : SEERR_MEDIA_UNKNOWN;
-}
-
-static enum seerr_request_status
-request_status(long v)
-{
-	return v >= SEERR_REQ_PENDING && v <= SEERR_REQ_COMPLETED ? (enum seerr_request_status)v
-	                                                          : SEERR_REQ_PENDING;
-}
-
-static void
-poster_url(char *dst, size_t size, const char *path)
-{
-	dst[0] = '\0';
-	if (path == NULL || path[0] == '\0')
-		return;
-	snprintf(dst, size, "%s%s%s", POSTER_BASE, path[0] == '/' ? "" : "/", path);
-}
-
-/* mediaInfo: availability and whether anyone has asked for it already. */
-static void
-parse_media_info(const json_t *mi, struct seerr_title *t)
-{
-	json_t *reqs, *r;
-	size_t i;
-
-	t->status = media_status(jint(mi, "status", SEERR_MEDIA_UNKNOWN));
-	t->status_4k = media_status(jint(mi, "status4k", SEERR_MEDIA_UNKNOWN));
-	if (t->tvdb_id <= 0)
-		t->tvdb_id = jint(mi, "tvdbId", 0);
-	reqs = json_object_get(mi, "requests");
-	json_array_foreach(reqs, i, r)
-	{
-		if (json_is_object(r) && jint(r, "status", 0) != SEERR_REQ_DECLINED)
-			t->requested = true;
-	}
-}
-
-/* One search/recommendation result or the top of a details answer.
- * Returns false when it is not a film or show usher can use. */
-static bool
-parse_title(const json_t *o, enum seerr_kind kind, struct seerr_title *t)
-{
-	static const char *const movie_names[] = {"title", "name", "originalTitle", NULL};
-	static const char *const tv_names[] = {"name", "title", "originalName", NULL};
-	const char *date;
-
-	memset(t, 0, sizeof(*t));
-	if (!json_is_object(o))
-		return false;
-	t->kind = kind;
-	t->tmdb_id = jint(o, "id", 0);
-	copy_text(t->title, sizeof(t->title),
-	          jstr_any(o, kind == SEERR_MOVIE ? movie_names : tv_names));
-	date = kind == SEERR_MOVIE ? jstr(o, "releaseDate") : jstr(o, "firstAirDate");
-	t->year = year_of(date);
-	poster_url(t->poster_url, sizeof(t->poster_url), jstr(o, "posterPath"));
-	t->tvdb_id = jint(json_object_get(o, "externalIds"), "tvdbId", 0);
-	parse_media_info(json_object_get(o, "mediaInfo"), t);
-	return t->tmdb_id > 0;
-}
-
-static bool
-parse_kind(const char *s, enum seerr_kind *out)
-{
-	if (s != NULL && strcmp(s, "movie") == 0)
-		*out = SEERR_MOVIE;
-	else if (s != NULL && strcmp(s, "tv") == 0)
-		*out = SEERR_TV;
-	else
-		return false;
-	return true;
-}
-
-static bool
-parse_request(const json_t *o, struct seerr_request *r)
-{
-	static const char *const user_names[] = {"displayName",      "username", "plexUsername",
-	                                         "jellyfinUsername", "email",    NULL};
-	json_t *media, *by, *seasons, *sn;
-	size_t i;
-
-	memset(r, 0, sizeof(*r));
-	if (!json_is_object(o) || (r->id = jint(o, "id", 0)) <= 0)
-		return false;
-	media = json_object_get(o, "media");
-	r->status = request_status(jint(o, "status", SEERR_REQ_PENDING));
-	if (!parse_kind(jstr(o, "type"), &r->kind) &&
-	    !parse_kind(jstr(media, "mediaType"), &r->kind))
-		r->kind = json_is_array(json_object_get(o, "seasons")) &&
-		                  json_array_size(json_object_get(o, "seasons")) > 0
-		              ? SEERR_TV
-		              : SEERR_MOVIE;
-	r->is_4k = json_is_true(json_object_get(o, "is4k"));
-	r->tmdb_id = jint(media, "tmdbId", 0);
-	/* A 4K request follows the 4K copy's availability. */
-	r->media_status =
-	    media_status(jint(media, r->is_4k ? "status4k" : "status", SEERR_MEDIA_UNKNOWN));
-	seasons = json_object_get(o, "seasons");
-	json_array_foreach(seasons, i, sn)
-	{
-		long n = jint(sn, "seasonNumber", -1);
-		if (n >= 0 && r->seasons_len < SEERR_SEASONS_MAX)
-			r->seasons[r->seasons_len++] = (int)n;
-	}
-	by = json_object_get(o, "requestedBy");
-	r->requested_by_id = jint(by, "id", 0);
-	copy_text(r->requested_by, sizeof(r->requested_by), jstr_any(by, user_names));
-	copy_text(r->created_at, sizeof(r->created_at), jstr(o, "createdAt"));
-	return true;
-}
-
 /* Seerr's errors come in two shapes. The auth middleware answers
  * {"status":403,"error":...} for a wrong key, an unknown X-Api-User or an
  * endpoint the user may not use at all; the routes answer {"message":...}
@@ -251,7 +77,7 @@ classify(struct service_result *res, const struct http_response *resp, long as_u
 	if (resp->result != HTTP_OK || resp->status < 300)
 		return;
 	if ((v = json_loadb(resp->body, resp->body_len, 0, NULL)) != NULL) {
-		copy_text(words, wlen, jstr(v, "message"));
+		seerr_json_copy_text(words, wlen, seerr_json_str(v, "message"));
 		json_decref(v);
 	}
 	if (resp->status != 401 && resp->status != 403)
@@ -302,18 +128,38 @@ bad_shape(struct service_result *res, long status, const char *what)
 	                   "Seerr sent an answer usher can't use (%s)", what);
 }
 
+/* object_body(), then its "results" array in *results (borrowed from the
+ * body). Returns the body (a new reference) or NULL with `res` saying why. */
+static json_t *
+results_body(struct seerr_call *c, const struct http_response *resp, struct service_result *res,
+             json_t **results)
+{
+	json_t *v = object_body(res, resp, c->as_user);
+
+	if (v != NULL && !json_is_array(*results = json_object_get(v, "results"))) {
+		bad_shape(res, resp->status, "no results");
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
 /* Calls: start, finish, cancel. */
 
 static void on_http(const struct http_response *resp, void *arg);
 
-static void
-call_start(struct seerr_call *c, const char *method, char *url, const json_t *body)
+/* Starts the call's next step: `method` on the server's root joined with
+ * the path from `path_fmt` (service_url()'s rules), `body` (borrowed, may be
+ * NULL) sent as JSON, the API key and X-Api-User on it. */
+static void __attribute__((format(printf, 4, 5)))
+call_start(struct seerr_call *c, const char *method, const json_t *body, const char *path_fmt, ...)
 {
 	struct seerr *s = c->s;
 	struct http_opts base = {0};
-	char key[512], user[64];
+	char key[512], user[64], *url;
 	const char *headers[3];
 	size_t n = 0;
+	va_list ap;
 
 	if (s->conf.api_key != NULL) {
 		snprintf(key, sizeof(key), "X-Api-Key: %s", s->conf.api_key);
@@ -326,18 +172,25 @@ call_start(struct seerr_call *c, const char *method, char *url, const json_t *bo
 	headers[n] = NULL;
 	service_conf_apply(&s->conf, &base);
 	base.max_body = SEERR_MAX_BODY;
+	va_start(ap, path_fmt);
+	url = service_vurl(s->conf.url, path_fmt, ap);
+	va_end(ap);
 	c->http = http_start_json(s->http, method, url, headers, body, &base, on_http, c);
 	free(url);
 }
 
+/* A new call in s->calls about `kind` and `id` (the TMDB or request id,
+ * 0 for none); the caller sets its callback, then starts it. */
 static struct seerr_call *
-call_new(struct seerr *s, enum step step, long as_user, void *arg)
+call_new(struct seerr *s, enum step step, long as_user, enum seerr_kind kind, long id, void *arg)
 {
 	struct seerr_call *c = xcalloc(1, sizeof(*c));
 
 	c->s = s;
 	c->step = step;
 	c->as_user = as_user > 0 ? as_user : 0;
+	c->kind = kind;
+	c->id = id;
 	c->arg = arg;
 	c->next = s->calls;
 	if (s->calls != NULL)
@@ -410,7 +263,7 @@ done_status(struct seerr_call *c, const struct http_response *resp)
 	void *arg = c->arg;
 	struct service_result res;
 	json_t *v = object_body(&res, resp, c->as_user);
-	const char *version = v ? jstr(v, "version") : NULL;
+	const char *version = v ? seerr_json_str(v, "version") : NULL;
 
 	call_end(c);
 	cb(arg, &res, version ? version : "");
@@ -427,72 +280,18 @@ done_results(struct seerr_call *c, const struct http_response *resp, bool has_hi
 	void *arg = c->arg;
 	struct service_result res;
 	struct seerr_title *items = NULL;
-	size_t count = 0, i;
+	size_t count = 0;
 	int pages = 0;
-	json_t *v = object_body(&res, resp, c->as_user), *results, *it;
+	json_t *results = NULL, *v = results_body(c, resp, &res, &results);
 
-	if (v != NULL && !json_is_array(results = json_object_get(v, "results"))) {
-		bad_shape(&res, resp->status, "no results");
-	} else if (v != NULL) {
-		size_t n = json_array_size(results);
-		items = xcalloc(n < ITEMS_MAX ? n + 1 : ITEMS_MAX, sizeof(*items));
-		json_array_foreach(results, i, it)
-		{
-			enum seerr_kind kind = hint;
-			if (count >= ITEMS_MAX)
-				break;
-			if (!parse_kind(jstr(it, "mediaType"), &kind) &&
-			    (!has_hint || json_object_get(it, "mediaType") != NULL))
-				continue; /* people, collections */
-			if (parse_title(it, kind, &items[count]))
-				count++;
-		}
-		pages = (int)jint(v, "totalPages", count > 0 ? 1 : 0);
+	if (v != NULL) {
+		items = seerr_json_titles(results, has_hint, hint, &count);
+		pages = (int)seerr_json_int(v, "totalPages", count > 0 ? 1 : 0);
 	}
 	call_end(c);
 	cb(arg, &res, items, count, pages);
 	free(items);
 	json_decref(v);
-}
-
-static bool
-parse_details(const json_t *v, enum seerr_kind kind, struct seerr_details *d)
-{
-	json_t *seasons, *sn, *mi_seasons, *ms;
-	size_t i, j;
-	long n;
-
-	memset(d, 0, sizeof(*d));
-	if (jint(v, "id", 0) <= 0)
-		return false;
-	parse_title(v, kind, &d->title);
-	copy_text(d->overview, sizeof(d->overview), jstr(v, "overview"));
-	if (kind != SEERR_TV)
-		return true;
-	mi_seasons = json_object_get(json_object_get(v, "mediaInfo"), "seasons");
-	seasons = json_object_get(v, "seasons");
-	json_array_foreach(seasons, i, sn)
-	{
-		struct seerr_season *s;
-		if ((n = jint(sn, "seasonNumber", -1)) < 0 || d->seasons_len >= SEERR_SEASONS_MAX)
-			continue;
-		s = &d->seasons[d->seasons_len++];
-		s->number = (int)n;
-		s->episodes = (int)jint(sn, "episodeCount", 0);
-		s->status = SEERR_MEDIA_UNKNOWN;
-		json_array_foreach(mi_seasons, j, ms)
-		{
-			if (jint(ms, "seasonNumber", -1) == n)
-				s->status = media_status(jint(ms, "status", SEERR_MEDIA_UNKNOWN));
-		}
-	}
-	/* The spec calls it numberOfSeason; the server sends numberOfSeasons. */
-	n = jint(v, "numberOfSeasons", jint(v, "numberOfSeason", -1));
-	if (n < 0)
-		for (n = 0, i = 0; i < (size_t)d->seasons_len; i++)
-			n += d->seasons[i].number > 0;
-	d->season_count = (int)n;
-	return true;
 }
 
 /* Details, for seerr_details() and the first step of seerr_report_issue().
@@ -514,7 +313,7 @@ details_body(struct seerr_call *c, const struct http_response *resp, struct serv
 	}
 	if (res->error != SERVICE_OK)
 		return NULL;
-	if ((v = object_body(res, resp, c->as_user)) != NULL && jint(v, "id", 0) <= 0) {
+	if ((v = object_body(res, resp, c->as_user)) != NULL && seerr_json_int(v, "id", 0) <= 0) {
 		bad_shape(res, resp->status, "no id");
 		json_decref(v);
 		v = NULL;
@@ -533,7 +332,7 @@ done_details(struct seerr_call *c, const struct http_response *resp)
 
 	if (v != NULL) {
 		d = xmalloc(sizeof(*d));
-		parse_details(v, c->kind, d);
+		seerr_json_details(v, c->kind, d);
 	}
 	call_end(c);
 	cb(arg, &res, d);
@@ -568,7 +367,7 @@ done_create(struct seerr_call *c, const struct http_response *resp)
 		outcome = SEERR_NOT_ALLOWED;
 	} else if (res.error == SERVICE_OK) {
 		if ((v = object_body(&res, resp, c->as_user)) != NULL) {
-			if (parse_request(v, &req)) {
+			if (seerr_json_request(v, &req)) {
 				outcome = SEERR_CREATED;
 				reqp = &req;
 			} else {
@@ -588,24 +387,14 @@ done_list(struct seerr_call *c, const struct http_response *resp)
 	void *arg = c->arg;
 	struct service_result res;
 	struct seerr_request *items = NULL;
-	size_t count = 0, i;
+	size_t count = 0;
 	long total = 0;
-	json_t *v = object_body(&res, resp, c->as_user), *results, *it;
+	json_t *results = NULL, *v = results_body(c, resp, &res, &results);
 
-	if (v != NULL && !json_is_array(results = json_object_get(v, "results"))) {
-		bad_shape(&res, resp->status, "no results");
-	} else if (v != NULL) {
-		size_t n = json_array_size(results);
-		items = xcalloc(n < ITEMS_MAX ? n + 1 : ITEMS_MAX, sizeof(*items));
-		json_array_foreach(results, i, it)
-		{
-			if (count >= ITEMS_MAX)
-				break;
-			if (parse_request(it, &items[count]))
-				count++;
-		}
+	if (v != NULL) {
+		items = seerr_json_requests(results, &count);
 		/* pageInfo.results is the total over all pages. */
-		total = jint(json_object_get(v, "pageInfo"), "results", (long)count);
+		total = seerr_json_int(json_object_get(v, "pageInfo"), "results", (long)count);
 	}
 	call_end(c);
 	cb(arg, &res, items, count, total);
@@ -629,7 +418,7 @@ done_request(struct seerr_call *c, const struct http_response *resp)
 	struct seerr_request req, *reqp = NULL;
 	json_t *v = object_body(&res, resp, c->as_user);
 
-	if (v != NULL && parse_request(v, &req))
+	if (v != NULL && seerr_json_request(v, &req))
 		reqp = &req;
 	else if (v != NULL)
 		bad_shape(&res, resp->status, "no request id");
@@ -675,7 +464,7 @@ done_issue_lookup(struct seerr_call *c, const struct http_response *resp)
 		finish_issue(c, &res, 0);
 		return;
 	}
-	media_id = jint(json_object_get(v, "mediaInfo"), "id", 0);
+	media_id = seerr_json_int(json_object_get(v, "mediaInfo"), "id", 0);
 	json_decref(v);
 	if (media_id <= 0) {
 		service_result_set(
@@ -690,7 +479,7 @@ done_issue_lookup(struct seerr_call *c, const struct http_response *resp)
 		body = json_pack("{s:i, s:s, s:I}", "issueType", (int)c->issue_type, "message", "",
 		                 "mediaId", (json_int_t)media_id);
 	c->step = STEP_ISSUE_POST;
-	call_start(c, "POST", service_url(c->s->conf.url, "/api/v1/issue"), body);
+	call_start(c, "POST", body, "/api/v1/issue");
 	json_decref(body);
 }
 
@@ -701,7 +490,7 @@ done_issue_post(struct seerr_call *c, const struct http_response *resp)
 	json_t *v = object_body(&res, resp, c->as_user);
 	long id = 0;
 
-	if (v != NULL && (id = jint(v, "id", 0)) <= 0)
+	if (v != NULL && (id = seerr_json_int(v, "id", 0)) <= 0)
 		bad_shape(&res, resp->status, "no issue id");
 	json_decref(v);
 	finish_issue(c, &res, id > 0 ? id : 0);
@@ -752,10 +541,10 @@ on_http(const struct http_response *resp, void *arg)
 struct seerr_call *
 seerr_status(struct seerr *s, seerr_status_cb *cb, void *arg)
 {
-	struct seerr_call *c = call_new(s, STEP_STATUS, 0, arg);
+	struct seerr_call *c = call_new(s, STEP_STATUS, 0, SEERR_MOVIE, 0, arg);
 
 	c->cb.status = cb;
-	call_start(c, "GET", service_url(s->conf.url, "/api/v1/status"), NULL);
+	call_start(c, "GET", NULL, "/api/v1/status");
 	return c;
 }
 
@@ -763,13 +552,11 @@ struct seerr_call *
 seerr_search(struct seerr *s, long as_user, const char *query, int page, seerr_search_cb *cb,
              void *arg)
 {
-	struct seerr_call *c = call_new(s, STEP_SEARCH, as_user, arg);
+	struct seerr_call *c = call_new(s, STEP_SEARCH, as_user, SEERR_MOVIE, 0, arg);
 
 	c->cb.search = cb;
-	call_start(c, "GET",
-	           service_url(s->conf.url, "/api/v1/search?query=%s&page=%d", query ? query : "",
-	                       page > 0 ? page : 1),
-	           NULL);
+	call_start(c, "GET", NULL, "/api/v1/search?query=%s&page=%d", query ? query : "",
+	           page > 0 ? page : 1);
 	return c;
 }
 
@@ -783,14 +570,11 @@ struct seerr_call *
 seerr_details(struct seerr *s, long as_user, enum seerr_kind kind, long tmdb_id,
               seerr_details_cb *cb, void *arg)
 {
-	struct seerr_call *c = call_new(s, STEP_DETAILS, as_user, arg);
+	struct seerr_call *c = call_new(s, STEP_DETAILS, as_user, kind, tmdb_id, arg);
 
 	c->cb.details = cb;
-	c->kind = kind;
-	c->id = tmdb_id;
 	/* kind_path() is a fixed word, so %s's encoding leaves it as it is. */
-	call_start(c, "GET", service_url(s->conf.url, "/api/v1/%s/%ld", kind_path(kind), tmdb_id),
-	           NULL);
+	call_start(c, "GET", NULL, "/api/v1/%s/%ld", kind_path(kind), tmdb_id);
 	return c;
 }
 
@@ -823,13 +607,11 @@ struct seerr_call *
 seerr_create_request(struct seerr *s, long as_user, const struct seerr_new_request *nr,
                      seerr_create_cb *cb, void *arg)
 {
-	struct seerr_call *c = call_new(s, STEP_CREATE, as_user, arg);
+	struct seerr_call *c = call_new(s, STEP_CREATE, as_user, nr->kind, nr->tmdb_id, arg);
 	json_t *body = create_body(nr);
 
 	c->cb.create = cb;
-	c->kind = nr->kind;
-	c->id = nr->tmdb_id;
-	call_start(c, "POST", service_url(s->conf.url, "/api/v1/request"), body);
+	call_start(c, "POST", body, "/api/v1/request");
 	json_decref(body);
 	return c;
 }
@@ -860,22 +642,18 @@ struct seerr_call *
 seerr_list_requests(struct seerr *s, long as_user, enum seerr_request_filter filter,
                     long requested_by, int take, int skip, seerr_requests_cb *cb, void *arg)
 {
-	struct seerr_call *c = call_new(s, STEP_LIST, as_user, arg);
-	char *url;
+	struct seerr_call *c = call_new(s, STEP_LIST, as_user, SEERR_MOVIE, 0, arg);
 
 	c->cb.requests = cb;
 	take = take <= 0 ? 10 : take > TAKE_MAX ? TAKE_MAX : take;
 	skip = skip < 0 ? 0 : skip;
 	if (requested_by > 0)
-		url = service_url(
-		    s->conf.url,
-		    "/api/v1/request?take=%d&skip=%d&filter=%s&sort=added&requestedBy=%ld", take,
-		    skip, filter_name(filter), requested_by);
+		call_start(c, "GET", NULL,
+		           "/api/v1/request?take=%d&skip=%d&filter=%s&sort=added&requestedBy=%ld",
+		           take, skip, filter_name(filter), requested_by);
 	else
-		url =
-		    service_url(s->conf.url, "/api/v1/request?take=%d&skip=%d&filter=%s&sort=added",
-		                take, skip, filter_name(filter));
-	call_start(c, "GET", url, NULL);
+		call_start(c, "GET", NULL, "/api/v1/request?take=%d&skip=%d&filter=%s&sort=added",
+		           take, skip, filter_name(filter));
 	return c;
 }
 
@@ -883,16 +661,13 @@ static struct seerr_call *
 request_call(struct seerr *s, enum step step, long as_user, long request_id, const char *method,
              const char *action, seerr_request_cb *cb, void *arg)
 {
-	struct seerr_call *c = call_new(s, step, as_user, arg);
-	char *url;
+	struct seerr_call *c = call_new(s, step, as_user, SEERR_MOVIE, request_id, arg);
 
 	c->cb.request = cb;
-	c->id = request_id;
 	if (action != NULL)
-		url = service_url(s->conf.url, "/api/v1/request/%ld/%s", request_id, action);
+		call_start(c, method, NULL, "/api/v1/request/%ld/%s", request_id, action);
 	else
-		url = service_url(s->conf.url, "/api/v1/request/%ld", request_id);
-	call_start(c, method, url, NULL);
+		call_start(c, method, NULL, "/api/v1/request/%ld", request_id);
 	return c;
 }
 
@@ -925,15 +700,11 @@ struct seerr_call *
 seerr_recommendations(struct seerr *s, long as_user, enum seerr_kind kind, long tmdb_id,
                       seerr_search_cb *cb, void *arg)
 {
-	struct seerr_call *c = call_new(s, STEP_RECS, as_user, arg);
+	struct seerr_call *c = call_new(s, STEP_RECS, as_user, kind, tmdb_id, arg);
 
 	c->cb.search = cb;
-	c->kind = kind;
-	c->id = tmdb_id;
-	call_start(c, "GET",
-	           service_url(s->conf.url, "/api/v1/%s/%ld/recommendations?page=1",
-	                       kind_path(kind), tmdb_id),
-	           NULL);
+	call_start(c, "GET", NULL, "/api/v1/%s/%ld/recommendations?page=1", kind_path(kind),
+	           tmdb_id);
 	return c;
 }
 
@@ -941,16 +712,13 @@ struct seerr_call *
 seerr_report_issue(struct seerr *s, long as_user, enum seerr_kind kind, long tmdb_id,
                    enum seerr_issue_type type, const char *message, seerr_issue_cb *cb, void *arg)
 {
-	struct seerr_call *c = call_new(s, STEP_ISSUE_LOOKUP, as_user, arg);
+	struct seerr_call *c = call_new(s, STEP_ISSUE_LOOKUP, as_user, kind, tmdb_id, arg);
 
 	c->cb.issue = cb;
-	c->kind = kind;
-	c->id = tmdb_id;
 	c->issue_type =
 	    type >= SEERR_ISSUE_VIDEO && type <= SEERR_ISSUE_OTHER ? type : SEERR_ISSUE_OTHER;
 	c->issue_message = xstrdup(message ? message : "");
-	call_start(c, "GET", service_url(s->conf.url, "/api/v1/%s/%ld", kind_path(kind), tmdb_id),
-	           NULL);
+	call_start(c, "GET", NULL, "/api/v1/%s/%ld", kind_path(kind), tmdb_id);
 	return c;
 }
 

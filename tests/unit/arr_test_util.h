@@ -1,8 +1,9 @@
 /*
  * arr_test_util: what the service tests (radarr, sonarr, prowlarr,
- * qbittorrent) share on top of fake_server.h: a loop and http client per
- * test, a config made from environment-style strings, bounded loop runs,
- * and a free loopback port nobody listens on.
+ * qbittorrent) share on top of fake_server.h: one fakehttp for the whole
+ * cmocka group (`fake`, started by fake_group_setup and stopped by
+ * fake_group_teardown), a config made from environment-style strings,
+ * bounded loop runs, and a free loopback port nobody listens on.
  */
 #ifndef USHER_TEST_ARR_TEST_UTIL_H
 #define USHER_TEST_ARR_TEST_UTIL_H
@@ -12,6 +13,24 @@
 #include "core/config.h"
 #include "core/http.h"
 #include "core/loop.h"
+
+/* The group's fakehttp; tests set its routes and read fake.port. */
+FAKE_UNUSED static struct fake fake = {.pid = -1};
+
+FAKE_UNUSED static int
+fake_group_setup(void **state)
+{
+	(void)state;
+	return fake_start(&fake);
+}
+
+FAKE_UNUSED static int
+fake_group_teardown(void **state)
+{
+	(void)state;
+	fake_stop(&fake);
+	return 0;
+}
 
 /* Runs the loop until *flag reaches `want` or `ms` pass. */
 FAKE_UNUSED static void

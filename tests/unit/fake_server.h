@@ -1,12 +1,15 @@
 /*
- * fake_server: starts tests/fakes/fakehttp.py for a cmocka test and talks
- * to its control API (/__fake/routes, /__fake/requests, /__fake/reset)
+ * fake_server: the one place C tests and bench programs start the Python
+ * fakes under tests/fakes/ (fakehttp.py, fake_seerr.py, or any helper that
+ * prints one line when ready) and stop them. For fakehttp.py it also talks
+ * to the control API (/__fake/routes, /__fake/requests, /__fake/reset)
  * with a small blocking client, so a test can set the routes it needs and
  * check the exact requests that reached the fake.
  *
  * Header-only (static functions) because tests/CMakeLists.txt builds each
- * test from its one file. The fake is always killed and reaped by
- * fake_stop(); every wait here is bounded.
+ * test from its one file. Needs USHER_TESTS_DIR and USHER_PYTHON defined.
+ * A fake is always killed and reaped by fake_stop(); every wait here is
+ * bounded.
  */
 #ifndef USHER_TEST_FAKE_SERVER_H
 #define USHER_TEST_FAKE_SERVER_H
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -61,49 +65,100 @@ fake_stop(struct fake *f)
 	f->pid = -1;
 }
 
-/* Starts the fake with no routes; reads "LISTENING <port>" within 15 s.
- * Returns 0 or -1. */
-FAKE_UNUSED static int
-fake_start(struct fake *f)
+/* Starts argv[0] (a path) with `argv` (NULL-terminated), its stdout a
+ * pipe, and reads the first line it prints (without the newline) into
+ * `line` within `timeout_ms`: "" when it printed none in time. With
+ * `to_stdin`, the child's stdin is a pipe too and *to_stdin its write end,
+ * for the caller to close. Returns the child's pid, which the caller must
+ * kill and reap whatever the line says, or -1 when none was started. */
+FAKE_UNUSED static pid_t
+fake_spawn(const char *const *argv, int *to_stdin, char *line, size_t size, unsigned timeout_ms)
 {
-	int out[2];
-	char line[64];
+	int in[2] = {-1, -1}, out[2];
 	size_t len = 0;
-	unsigned long long deadline = fake_now_ms() + 15000;
+	unsigned long long deadline = fake_now_ms() + timeout_ms;
+	pid_t pid;
 
-	f->pid = -1;
-	if (pipe(out) == -1)
+	line[0] = '\0';
+	if (to_stdin != NULL && pipe(in) == -1)
 		return -1;
-	if ((f->pid = fork()) == -1)
+	if (pipe(out) == -1) {
+		out[0] = out[1] = -1;
+		pid = -1;
+	} else {
+		pid = fork();
+	}
+	if (pid == -1) {
+		int fds[] = {in[0], in[1], out[0], out[1]};
+		for (size_t i = 0; i < 4; i++)
+			if (fds[i] != -1)
+				close(fds[i]);
 		return -1;
-	if (f->pid == 0) {
+	}
+	if (pid == 0) {
+		if (to_stdin != NULL) {
+			dup2(in[0], STDIN_FILENO);
+			close(in[0]);
+			close(in[1]);
+		}
 		dup2(out[1], STDOUT_FILENO);
 		close(out[0]);
 		close(out[1]);
-		execl(USHER_PYTHON, USHER_PYTHON, USHER_TESTS_DIR "/fakes/fakehttp.py", "--port",
-		      "0", (char *)NULL);
+		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
+	if (to_stdin != NULL) {
+		close(in[0]);
+		*to_stdin = in[1];
+	}
 	close(out[1]);
-	while (len < sizeof(line) - 1 && fake_now_ms() < deadline) {
+	while (len < size - 1 && fake_now_ms() < deadline) {
 		struct pollfd p = {.fd = out[0], .events = POLLIN};
-		ssize_t n;
 		if (poll(&p, 1, 200) <= 0)
 			continue;
-		if ((n = read(out[0], line + len, 1)) <= 0)
-			break;
-		if (line[len] == '\n')
+		if (read(out[0], line + len, 1) != 1 || line[len] == '\n')
 			break;
 		len++;
 	}
 	line[len] = '\0';
 	close(out[0]);
+	return pid;
+}
+
+/* Starts the Python fake `script` (a path under tests/, such as
+ * "fakes/fake_seerr.py") with `args` (NULL-terminated, may be NULL) and
+ * "--port 0", and reads its "LISTENING <port>" within 15 s. Returns 0, or
+ * -1 with nothing left running. */
+FAKE_UNUSED static int
+fake_start_script(struct fake *f, const char *script, const char *const *args)
+{
+	char path[512], line[64];
+	const char *argv[24] = {USHER_PYTHON, path, "--port", "0"};
+	size_t n = 4;
+
+	f->pid = -1;
+	snprintf(path, sizeof(path), "%s/%s", USHER_TESTS_DIR, script);
+	for (; args != NULL && *args != NULL; args++) {
+		if (n >= sizeof(argv) / sizeof(argv[0]) - 1)
+			return -1;
+		argv[n++] = *args;
+	}
+	argv[n] = NULL;
+	if ((f->pid = fake_spawn(argv, NULL, line, sizeof(line), 15000)) == -1)
+		return -1;
 	if (sscanf(line, "LISTENING %d", &f->port) != 1) {
-		fprintf(stderr, "fake server did not start: '%s'\n", line);
+		fprintf(stderr, "%s did not start: '%s'\n", script, line);
 		fake_stop(f);
 		return -1;
 	}
 	return 0;
+}
+
+/* Starts tests/fakes/fakehttp.py with no routes (see fake_start_script). */
+FAKE_UNUSED static int
+fake_start(struct fake *f)
+{
+	return fake_start_script(f, "fakes/fakehttp.py", NULL);
 }
 
 /* One blocking request to the fake's control API (5 s at most). Returns

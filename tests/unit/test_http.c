@@ -22,97 +22,34 @@
 
 #include <jansson.h>
 
+#include "fake_server.h"
+
 #include "core/http.h"
 #include "core/loop.h"
 
 /* The fake server (tests/fakes/fakehttp.py) runs for the whole group. */
-static pid_t fake_pid = -1;
-static int fake_port;
+static struct fake fake = {.pid = -1};
 
 struct fx {
 	struct loop *loop;
 	struct http *http;
 };
 
-static uint64_t
-real_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void
-stop_fake(void)
-{
-	int status;
-
-	if (fake_pid <= 0)
-		return;
-	kill(fake_pid, SIGTERM);
-	for (int i = 0; i < 100; i++) {
-		if (waitpid(fake_pid, &status, WNOHANG) == fake_pid) {
-			fake_pid = -1;
-			return;
-		}
-		usleep(50 * 1000);
-	}
-	kill(fake_pid, SIGKILL);
-	waitpid(fake_pid, &status, 0);
-	fake_pid = -1;
-}
-
-/* Starts the fake and reads "LISTENING <port>" within 15 s. */
 static int
 group_setup(void **state)
 {
-	int out[2];
-	char line[64];
-	size_t len = 0;
-	uint64_t deadline = real_ms() + 15000;
+	static const char *const args[] = {"--scenario", USHER_TESTS_DIR "/unit/http_fake.json",
+	                                   NULL};
 
 	(void)state;
-	if (pipe(out) == -1)
-		return -1;
-	if ((fake_pid = fork()) == -1)
-		return -1;
-	if (fake_pid == 0) {
-		dup2(out[1], STDOUT_FILENO);
-		close(out[0]);
-		close(out[1]);
-		execl(USHER_PYTHON, USHER_PYTHON, USHER_TESTS_DIR "/fakes/fakehttp.py",
-		      "--scenario", USHER_TESTS_DIR "/unit/http_fake.json", "--port", "0",
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(out[1]);
-	while (len < sizeof(line) - 1 && real_ms() < deadline) {
-		struct pollfd p = {.fd = out[0], .events = POLLIN};
-		ssize_t n;
-		if (poll(&p, 1, 200) <= 0)
-			continue;
-		if ((n = read(out[0], line + len, 1)) <= 0)
-			break;
-		if (line[len] == '\n')
-			break;
-		len++;
-	}
-	line[len] = '\0';
-	close(out[0]);
-	if (sscanf(line, "LISTENING %d", &fake_port) != 1) {
-		fprintf(stderr, "fake server did not start: '%s'\n", line);
-		stop_fake();
-		return -1;
-	}
-	return 0;
+	return fake_start_script(&fake, "fakes/fakehttp.py", args);
 }
 
 static int
 group_teardown(void **state)
 {
 	(void)state;
-	stop_fake();
+	fake_stop(&fake);
 	return 0;
 }
 
@@ -146,7 +83,7 @@ url(const char *path)
 	static int next;
 	char *u = buf[next++ % 8];
 
-	snprintf(u, sizeof(buf[0]), "http://127.0.0.1:%d%s", fake_port, path);
+	snprintf(u, sizeof(buf[0]), "http://127.0.0.1:%d%s", fake.port, path);
 	return u;
 }
 
@@ -197,18 +134,18 @@ result_clear(struct result *r)
 static void
 run_until(struct fx *f, const int *calls, int want, uint64_t timeout_ms)
 {
-	uint64_t deadline = real_ms() + timeout_ms;
+	unsigned long long deadline = fake_now_ms() + timeout_ms;
 
-	while (*calls < want && real_ms() < deadline)
+	while (*calls < want && fake_now_ms() < deadline)
 		assert_true(loop_run_once(f->loop, 50) >= 0);
 }
 
 static void
 run_for(struct fx *f, uint64_t ms)
 {
-	uint64_t deadline = real_ms() + ms;
+	unsigned long long deadline = fake_now_ms() + ms;
 
-	while (real_ms() < deadline)
+	while (fake_now_ms() < deadline)
 		assert_true(loop_run_once(f->loop, 20) >= 0);
 }
 
@@ -245,23 +182,9 @@ test_get_ok(void **state)
 	result_clear(&r);
 }
 
-static const char *
-json_header(json_t *headers, const char *name)
-{
-	const char *k;
-	json_t *v;
-
-	json_object_foreach(headers, k, v)
-	{
-		if (strcasecmp(k, name) == 0)
-			return json_string_value(v);
-	}
-	return NULL;
-}
-
 /* Returns the recorded requests (a new reference). */
 static json_t *
-fake_requests(struct fx *f)
+recorded_requests(struct fx *f)
 {
 	struct result r = {0};
 	json_t *reqs;
@@ -299,7 +222,7 @@ test_post_json(void **state)
 	assert_int_equal(r.status, 201);
 	result_clear(&r);
 
-	reqs = fake_requests(f);
+	reqs = recorded_requests(f);
 	json_array_foreach(reqs, i, req)
 	{
 		if (strcmp(json_string_value(json_object_get(req, "path")), "/echo") == 0)
@@ -311,11 +234,11 @@ test_post_json(void **state)
 	    json_string_value(json_object_get(json_object_get(found, "json"), "title")), "Amélie");
 	assert_int_equal(
 	    json_integer_value(json_object_get(json_object_get(found, "json"), "year")), 2001);
-	assert_string_equal(json_header(json_object_get(found, "headers"), "Content-Type"),
+	assert_string_equal(fake_req_header(found, "Content-Type"),
 	                    "application/json");
-	assert_string_equal(json_header(json_object_get(found, "headers"), "Accept"),
+	assert_string_equal(fake_req_header(found, "Accept"),
 	                    "application/json");
-	assert_string_equal(json_header(json_object_get(found, "headers"), "X-Api-Key"), "s3cret");
+	assert_string_equal(fake_req_header(found, "X-Api-Key"), "s3cret");
 	json_decref(reqs);
 }
 
@@ -449,15 +372,15 @@ test_timeout(void **state)
 	struct fx *f = *state;
 	struct result r = {0};
 	struct http_opts o = {.url = url("/stall"), .timeout_ms = 300};
-	uint64_t start = real_ms();
+	unsigned long long start = fake_now_ms();
 
 	http_start(f->http, &o, on_done, &r);
 	run_until(f, &r.calls, 1, 10000);
 	assert_int_equal(r.calls, 1);
 	assert_int_equal(r.result, HTTP_ERR_TIMEOUT);
 	assert_string_equal(r.error, "timed out after 300 ms");
-	assert_true(real_ms() - start >= 250);
-	assert_true(real_ms() - start < 3000);
+	assert_true(fake_now_ms() - start >= 250);
+	assert_true(fake_now_ms() - start < 3000);
 }
 
 static void
@@ -577,12 +500,12 @@ test_cookie_jar(void **state)
 	result_clear(&me);
 	result_clear(&anon);
 
-	reqs = fake_requests(f);
+	reqs = recorded_requests(f);
 	json_array_foreach(reqs, i, req)
 	{
 		json_t *q = json_object_get(req, "query");
 		json_t *who = json_array_get(json_object_get(q, "who"), 0);
-		const char *c = json_header(json_object_get(req, "headers"), "Cookie");
+		const char *c = fake_req_header(req, "Cookie");
 		if (who == NULL)
 			continue;
 		if (strcmp(json_string_value(who), "me") == 0)
@@ -604,13 +527,13 @@ test_parallel_1000(void **state)
 	struct fx *f = *state;
 	static struct result r[PARALLEL];
 	int done = 0, ok = 0, ones = 0;
-	uint64_t deadline = real_ms() + 60000;
+	unsigned long long deadline = fake_now_ms() + 60000;
 
 	memset(r, 0, sizeof(r));
 	for (int i = 0; i < PARALLEL; i++)
 		get(f, (i % 10 == 0) ? "/fail" : "/small", &r[i]);
 	assert_int_equal(http_in_flight(f->http), PARALLEL);
-	while (http_in_flight(f->http) > 0 && real_ms() < deadline)
+	while (http_in_flight(f->http) > 0 && fake_now_ms() < deadline)
 		assert_true(loop_run_once(f->loop, 100) >= 0);
 	run_for(f, 100);
 	for (int i = 0; i < PARALLEL; i++) {

@@ -13,8 +13,6 @@
 #include "arr_test_util.h"
 #include "services/prowlarr.h"
 
-static struct fake fake;
-
 struct hres {
 	int calls;
 	struct service_result res;
@@ -108,21 +106,6 @@ test_health(void **state)
 	loop_free(loop);
 }
 
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return fake_start(&fake);
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	fake_stop(&fake);
-	return 0;
-}
-
 int
 main(void)
 {
@@ -131,5 +114,5 @@ main(void)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, fake_group_setup, fake_group_teardown);
 }

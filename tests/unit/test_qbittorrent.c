@@ -15,8 +15,6 @@
 #include "core/util.h"
 #include "services/qbittorrent.h"
 
-static struct fake fake;
-
 struct fx {
 	struct loop *loop;
 	struct http *http;
@@ -373,21 +371,6 @@ test_states(void **state)
 	assert_false(qbittorrent_state_is_download(QBITTORRENT_STALLED_UP));
 }
 
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return fake_start(&fake);
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	fake_stop(&fake);
-	return 0;
-}
-
 int
 main(void)
 {
@@ -398,5 +381,5 @@ main(void)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, fake_group_setup, fake_group_teardown);
 }

@@ -287,43 +287,12 @@ stop_helper(void)
 static int
 group_setup(void **state)
 {
-	int in[2], out[2];
+	const char *argv[] = {USHER_PYTHON, USHER_TESTS_DIR "/fakes/qbittorrent_real.py", NULL};
 	char line[512];
-	size_t len = 0;
-	unsigned long long deadline = fake_now_ms() + 60000;
 
 	(void)state;
-	if (pipe(in) == -1 || pipe(out) == -1)
+	if ((qbt.pid = fake_spawn(argv, &qbt.to_helper, line, sizeof(line), 60000)) == -1)
 		return -1;
-	if ((qbt.pid = fork()) == -1)
-		return -1;
-	if (qbt.pid == 0) {
-		dup2(in[0], STDIN_FILENO);
-		dup2(out[1], STDOUT_FILENO);
-		close(in[0]);
-		close(in[1]);
-		close(out[0]);
-		close(out[1]);
-		execl(USHER_PYTHON, USHER_PYTHON, USHER_TESTS_DIR "/fakes/qbittorrent_real.py",
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	qbt.to_helper = in[1];
-	while (len < sizeof(line) - 1 && fake_now_ms() < deadline) {
-		struct pollfd p = {.fd = out[0], .events = POLLIN};
-		ssize_t n;
-		if (poll(&p, 1, 200) <= 0)
-			continue;
-		if ((n = read(out[0], line + len, 1)) <= 0)
-			break;
-		if (line[len] == '\n')
-			break;
-		len++;
-	}
-	line[len] = '\0';
-	close(out[0]);
 	if (strncmp(line, "SKIP ", 5) == 0) {
 		skip_all = true;
 		snprintf(skip_why, sizeof(skip_why), "%s", line + 5);

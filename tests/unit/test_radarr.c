@@ -15,8 +15,6 @@
 #include "core/util.h"
 #include "services/radarr.h"
 
-static struct fake fake;
-
 struct fx {
 	struct loop *loop;
 	struct http *http;
@@ -388,21 +386,6 @@ test_absent_section(void **state)
 	config_free(cfg);
 }
 
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return fake_start(&fake);
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	fake_stop(&fake);
-	return 0;
-}
-
 int
 main(void)
 {
@@ -414,5 +397,5 @@ main(void)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, fake_group_setup, fake_group_teardown);
 }

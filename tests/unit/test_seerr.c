@@ -31,54 +31,6 @@ struct fx {
 	struct seerr *seerr;
 };
 
-/* Starts fake_seerr.py with `extra` arguments (NULL-terminated, may be
- * NULL); reads "LISTENING <port>" within 15 s. */
-static int
-seerr_fake_start(struct fake *f, const char *const *extra)
-{
-	const char *argv[16] = {USHER_PYTHON, USHER_TESTS_DIR "/fakes/fake_seerr.py", "--port",
-	                        "0"};
-	int out[2], n = 4;
-	char line[64];
-	size_t len = 0;
-	unsigned long long deadline = fake_now_ms() + 15000;
-
-	while (extra != NULL && *extra != NULL && n < 15)
-		argv[n++] = *extra++;
-	argv[n] = NULL;
-	f->pid = -1;
-	if (pipe(out) == -1)
-		return -1;
-	if ((f->pid = fork()) == -1)
-		return -1;
-	if (f->pid == 0) {
-		dup2(out[1], STDOUT_FILENO);
-		close(out[0]);
-		close(out[1]);
-		execv(USHER_PYTHON, (char *const *)argv);
-		_exit(127);
-	}
-	close(out[1]);
-	while (len < sizeof(line) - 1 && fake_now_ms() < deadline) {
-		struct pollfd p = {.fd = out[0], .events = POLLIN};
-		if (poll(&p, 1, 200) <= 0)
-			continue;
-		if (read(out[0], line + len, 1) <= 0)
-			break;
-		if (line[len] == '\n')
-			break;
-		len++;
-	}
-	line[len] = '\0';
-	close(out[0]);
-	if (sscanf(line, "LISTENING %d", &f->port) != 1) {
-		fprintf(stderr, "fake_seerr did not start: '%s'\n", line);
-		fake_stop(f);
-		return -1;
-	}
-	return 0;
-}
-
 static struct config *
 make_config(const char *url, const char *key)
 {
@@ -113,7 +65,7 @@ setup_with(void **state, const char *const *extra)
 {
 	struct fx *x = calloc(1, sizeof(*x));
 
-	if (x == NULL || seerr_fake_start(&x->fake, extra) != 0)
+	if (x == NULL || fake_start_script(&x->fake, "fakes/fake_seerr.py", extra) != 0)
 		return -1;
 	x->loop = loop_new();
 	x->http = http_new(x->loop);

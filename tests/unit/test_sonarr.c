@@ -13,8 +13,6 @@
 #include "arr_test_util.h"
 #include "services/sonarr.h"
 
-static struct fake fake;
-
 struct fx {
 	struct loop *loop;
 	struct http *http;
@@ -188,21 +186,6 @@ test_series(void **state)
 	fx_free(f);
 }
 
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return fake_start(&fake);
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	fake_stop(&fake);
-	return 0;
-}
-
 int
 main(void)
 {
@@ -212,5 +195,5 @@ main(void)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, fake_group_setup, fake_group_teardown);
 }

@@ -1,0 +1,103 @@
+/*
+ * progress: follows every request usher made until it is ready to watch.
+ *
+ * One cycle on one timer covers everything: one Seerr call for request
+ * statuses, one Radarr queue call, one Sonarr queue call and one
+ * qBittorrent sync, whatever the number of tracked requests; then every
+ * tracked request is brought up to date from those answers. Each tracked
+ * request has one progress message, edited in place where the network can
+ * edit (throttled, and only when the visible text changes), or re-sent at
+ * meaningful steps where it cannot. When a title is ready the requester and
+ * followers are mentioned in a new message. Everything is kept in the
+ * store, so a restart picks up where it was without repeating itself.
+ */
+#ifndef USHER_PROGRESS_H
+#define USHER_PROGRESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gateway/gateway.h"
+#include "services/seerr.h"
+
+struct loop;
+struct store;
+struct radarr;
+struct sonarr;
+struct qbittorrent;
+struct progress;
+
+/* How progress speaks; the bot provides it. */
+struct progress_host {
+	int (*send)(void *arg, const char *network, const char *room, const char *text,
+	            const char *mention, gateway_done_cb *done, void *done_arg);
+	int (*edit)(void *arg, const char *network, const char *room, const char *msg_id,
+	            const char *text, gateway_done_cb *done, void *done_arg);
+	bool (*can_edit)(void *arg, const char *network);
+	void *arg;
+};
+
+/* The services a cycle asks; any but seerr may be NULL. Borrowed. */
+struct progress_services {
+	struct seerr *seerr;
+	struct radarr *radarr;
+	struct sonarr *sonarr;
+	struct qbittorrent *qbittorrent;
+};
+
+/* What to follow and whom to tell. Strings are copied. */
+struct progress_item {
+	long seerr_request_id; /* 0 when not known (follow by title) */
+	enum seerr_kind kind;
+	long tmdb_id;
+	bool is_4k;
+	const char *label; /* "season 2 of The Bear (2022)" */
+	const char *network;
+	const char *room;
+	const char *person;
+	const char *mention; /* the person's id on the network, or NULL */
+};
+
+enum progress_state {
+	PROGRESS_REQUESTED = 0,
+	PROGRESS_WAITING_APPROVAL,
+	PROGRESS_APPROVED,
+	PROGRESS_SEARCHING,
+	PROGRESS_DOWNLOADING,
+	PROGRESS_STALLED,
+	PROGRESS_IMPORTING,
+	PROGRESS_READY,
+	PROGRESS_DECLINED,
+	PROGRESS_FAILED,
+};
+
+/* Returns the tracker; everything passed is borrowed and must outlive it.
+ * interval_ms: time between cycles (a third of it while something
+ * downloads); edit_every_ms: the least time between two edits of one
+ * message. */
+struct progress *progress_new(struct loop *loop, struct store *store,
+                              const struct progress_services *services,
+                              const struct progress_host *host, long interval_ms,
+                              long edit_every_ms);
+void progress_free(struct progress *p);
+
+/* Loads what a previous run was following and starts the cycle. */
+void progress_resume(struct progress *p);
+/* Follows a request (or adds the person as a follower when the same title
+ * is already followed). Returns 0, or -1 when it could not be saved. */
+int progress_track(struct progress *p, const struct progress_item *item);
+/* Runs a cycle soon (a webhook said something changed). */
+void progress_poke(struct progress *p);
+
+/* Requests being followed, and upstream calls made by the last cycle
+ * (for the bench and /metrics). */
+size_t progress_active(const struct progress *p);
+int progress_last_cycle_calls(const struct progress *p);
+/* Runs one cycle now, whatever the timer says (bench). */
+void progress_cycle_now(struct progress *p);
+bool progress_cycle_running(const struct progress *p);
+
+/* The line a person sees for a state, into `out`. Exposed for tests. */
+const char *progress_state_words(enum progress_state state);
+
+#endif
