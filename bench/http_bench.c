@@ -18,6 +18,7 @@
 #ifndef USHER_PYTHON
 #define USHER_PYTHON "/usr/bin/python3"
 #endif
+/* Starts and stops the fake the same way the C tests do. */
 #include "../tests/unit/fake_server.h"
 
 #define LEVEL_LIMIT_MS 60000

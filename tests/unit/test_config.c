@@ -307,7 +307,7 @@ test_bad_values(void **state)
 	     "[http]\n"                               /* 16 */
 	     "listen = 8765\n"                        /* 17 */
 	     "[progress]\n"                           /* 18 */
-	     "interval_s = 1\n"                       /* 19 */
+	     "interval_s = 0\n"                       /* 19 */
 	     "[seerr]\n"                              /* 20 */
 	     "ca_file = /nonexistent/ca.pem\n"        /* 21 */
 	     "[store]\n"                              /* 22 */
@@ -330,7 +330,7 @@ test_bad_values(void **state)
 	expect(CONFIG_ERROR, at(15),
 	       "[usher] unknown_users 'ignore' must be refuse, read-only or default", NULL);
 	expect(CONFIG_ERROR, at(17), "[http] listen '8765' must be host:port", NULL);
-	expect(CONFIG_ERROR, at(19), "[progress] interval_s '1' must be a number from 5 to 3600",
+	expect(CONFIG_ERROR, at(19), "[progress] interval_s '0' must be a number from 1 to 3600",
 	       NULL);
 	expect(CONFIG_ERROR, at(21), "[seerr] ca_file", "/nonexistent/ca.pem",
 	       "No such file or directory", NULL);

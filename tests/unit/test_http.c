@@ -234,10 +234,8 @@ test_post_json(void **state)
 	    json_string_value(json_object_get(json_object_get(found, "json"), "title")), "Amélie");
 	assert_int_equal(
 	    json_integer_value(json_object_get(json_object_get(found, "json"), "year")), 2001);
-	assert_string_equal(fake_req_header(found, "Content-Type"),
-	                    "application/json");
-	assert_string_equal(fake_req_header(found, "Accept"),
-	                    "application/json");
+	assert_string_equal(fake_req_header(found, "Content-Type"), "application/json");
+	assert_string_equal(fake_req_header(found, "Accept"), "application/json");
 	assert_string_equal(fake_req_header(found, "X-Api-Key"), "s3cret");
 	json_decref(reqs);
 }
