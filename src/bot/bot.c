@@ -170,6 +170,12 @@ turn_requests(const struct turn *t)
 	return t->bot->requests;
 }
 
+struct progress *
+turn_progress(const struct turn *t)
+{
+	return t->bot->progress;
+}
+
 struct store *
 turn_store(const struct turn *t)
 {

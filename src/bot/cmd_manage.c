@@ -11,6 +11,7 @@
 #include "bot/dialogue.h"
 #include "bot/handlers.h"
 #include "bot/people.h"
+#include "bot/progress.h"
 #include "bot/requests.h"
 #include "bot/turn.h"
 #include "core/buf.h"
@@ -281,13 +282,93 @@ titled_ready(struct titled *tl)
 	titled_free(tl);
 }
 
+bool
+handlers_wants_follow(const char *text)
+{
+	static const char *const asks[] = {"tell me when", "let me know when", "notify me",
+	                                   "ping me when", "follow ", "keep me posted"};
+	size_t i;
+
+	for (i = 0; i < sizeof(asks) / sizeof(asks[0]); i++)
+		if (strcasestr(text, asks[i]))
+			return true;
+	return false;
+}
+
+struct follow {
+	struct turn *t;
+	struct dialogue_choice c;
+};
+
+static void
+follow_found(void *arg, const struct service_result *res, const struct seerr_request *items,
+             size_t count, long total)
+{
+	struct follow *f = arg;
+	char label[SEERR_TITLE_MAX + 16];
+	size_t i;
+
+	(void)total;
+	requests_format_title(label, sizeof(label), f->c.title, f->c.year);
+	if (res->error != SERVICE_OK) {
+		handlers_reply_failure(f->t, "look that up", res);
+		goto out;
+	}
+	for (i = 0; i < count; i++) {
+		const struct seerr_request *q = &items[i];
+		struct progress_item it;
+
+		if (q->tmdb_id != f->c.tmdb_id || q->kind != f->c.kind ||
+		    q->status == SEERR_REQ_DECLINED || q->is_4k)
+			continue;
+		memset(&it, 0, sizeof(it));
+		it.seerr_request_id = q->id;
+		it.kind = q->kind;
+		it.tmdb_id = q->tmdb_id;
+		it.label = label;
+		it.network = turn_network(f->t);
+		it.room = turn_room(f->t);
+		it.person = turn_person(f->t)->name;
+		if (progress_track(turn_progress(f->t), &it) == -1)
+			turn_reply(f->t, "Sorry, I can't keep track of that right now (usher's database "
+			                 "is not writable).");
+		else
+			turn_replyf(f->t, "OK, I'll tell you when %s is ready.", label);
+		goto out;
+	}
+	turn_replyf(f->t, "Nobody has asked for %s yet. Want it? Say \"get %s\".", label,
+	            f->c.title);
+out:
+	turn_release(f->t);
+	free(f);
+}
+
+void
+cmd_follow_title(struct turn *t, const struct dialogue_choice *c)
+{
+	struct follow *f;
+	char label[SEERR_TITLE_MAX + 16];
+
+	requests_format_title(label, sizeof(label), c->title, c->year);
+	if (c->status == SEERR_MEDIA_AVAILABLE) {
+		turn_replyf(t, "%s is already there to watch.", label);
+		return;
+	}
+	f = xcalloc(1, sizeof(*f));
+	f->t = t;
+	f->c = *c;
+	turn_hold(t);
+	seerr_list_requests(turn_seerr(t), 0, SEERR_FILTER_ALL, 0, 100, 0, follow_found, f);
+}
+
 void
 cmd_status(struct turn *t, const struct intent *in)
 {
 	if (handlers_need_seerr(t))
 		return;
 	if (in->title[0] != '\0') {
-		cmd_lookup_title(t, in, PURPOSE_STATUS);
+		cmd_lookup_title(t, in, handlers_wants_follow(turn_text(t)) ? PURPOSE_FOLLOW
+		                                                              : PURPOSE_STATUS);
 		return;
 	}
 	titled_start(t, LIST_DOWNLOADING, NULL, SEERR_FILTER_PROCESSING,

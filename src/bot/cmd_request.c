@@ -273,6 +273,10 @@ choice_proceed(struct turn *t, struct dialogue_state *st)
 		status_reply(t, c);
 		return;
 	}
+	if (st->purpose == PURPOSE_FOLLOW) {
+		cmd_follow_title(t, c);
+		return;
+	}
 	if (st->purpose == PURPOSE_RECOMMEND) {
 		cmd_recommend_for(t, c);
 		return;
@@ -371,7 +375,8 @@ search_done(void *arg, const struct service_result *res, const struct seerr_titl
 	}
 	pick = search_pick(lk, found, n);
 	/* Suggestions and reports are about the best match: no need to ask. */
-	if (pick < 0 && (lk->st.purpose == PURPOSE_RECOMMEND || lk->st.purpose == PURPOSE_REPORT))
+	if (pick < 0 && (lk->st.purpose == PURPOSE_RECOMMEND || lk->st.purpose == PURPOSE_REPORT ||
+	                 lk->st.purpose == PURPOSE_FOLLOW))
 		pick = 0;
 	if (pick >= 0) {
 		lk->st.chosen = found[pick];

@@ -66,7 +66,20 @@ commands_is_greeting(const char *text)
 static void
 command_unknown(struct turn *t, const struct intent *in)
 {
-	(void)in;
+	const char *text = turn_text(t);
+
+	while (*text == ' ')
+		text++;
+	if (strncasecmp(text, "follow ", 7) == 0 && text[7] != '\0') {
+		struct intent follow = *in;
+
+		if (handlers_need_seerr(t))
+			return;
+		follow.kind = INTENT_STATUS;
+		snprintf(follow.title, sizeof(follow.title), "%s", text + 7);
+		cmd_lookup_title(t, &follow, PURPOSE_FOLLOW);
+		return;
+	}
 	if (commands_is_greeting(turn_text(t))) {
 		turn_replyf(t,
 		            "Hi %s! I'm usher. Ask me for a film or a show, or say \"help\" to see "

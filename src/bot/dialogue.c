@@ -102,7 +102,7 @@ dialogue_decode(const char *text, struct dialogue_state *s)
 	if (s->wait > DIALOGUE_CONFIRM_APPROVE_ALL)
 		s->wait = DIALOGUE_NONE;
 	s->purpose = (enum dialogue_purpose)json_integer_value(json_object_get(j, "purpose"));
-	if (s->purpose > PURPOSE_REPORT)
+	if (s->purpose > PURPOSE_FOLLOW)
 		s->purpose = PURPOSE_REQUEST;
 	strlcpy_u(s->note, json_string_value(json_object_get(j, "note")) ?: "", sizeof(s->note));
 	a = json_object_get(j, "choices");

@@ -31,6 +31,7 @@ enum dialogue_purpose {
 	PURPOSE_STATUS,
 	PURPOSE_RECOMMEND,
 	PURPOSE_REPORT, /* `note` holds the person's words */
+	PURPOSE_FOLLOW,
 };
 
 #define DIALOGUE_CHOICES_MAX 6

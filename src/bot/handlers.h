@@ -42,6 +42,10 @@ void cmd_report_issue(struct turn *t, const struct intent *in);
 void cmd_recommend_for(struct turn *t, const struct dialogue_choice *c);
 /* Files a Seerr issue about `c` with the person's words. */
 void cmd_report_for(struct turn *t, const struct dialogue_choice *c, const char *words);
+/* Follows `c` for the person: tells them when it is ready. */
+void cmd_follow_title(struct turn *t, const struct dialogue_choice *c);
+/* "follow X", "tell me when X is ready": true when the words ask that. */
+bool handlers_wants_follow(const char *text);
 /* Approves every request in the confirmed list (after "approve all"). */
 void cmd_approve_ids(struct turn *t, const long *ids, int count);
 

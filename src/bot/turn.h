@@ -18,6 +18,7 @@ struct person;
 struct chat_msg;
 struct seerr;
 struct requests;
+struct progress;
 struct store;
 struct dialogue_state;
 
@@ -42,6 +43,7 @@ const char *turn_msg_id(const struct turn *t);
 /* The bot's services; NULL when not configured. Borrowed. */
 struct seerr *turn_seerr(const struct turn *t);
 struct requests *turn_requests(const struct turn *t);
+struct progress *turn_progress(const struct turn *t);
 struct store *turn_store(const struct turn *t);
 
 /* The conversation's pending question (see dialogue.h). */
