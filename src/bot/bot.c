@@ -9,12 +9,14 @@
 #include "bot/commands.h"
 #include "bot/dialogue.h"
 #include "bot/progress.h"
+#include "bot/webhook.h"
 #include "bot/requests.h"
 #include "bot/people.h"
 #include "bot/turn.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/http.h"
+#include "core/httpd.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/util.h"
@@ -29,6 +31,9 @@
 /* Every network usher can speak; a network runs when its section exists. */
 static const struct gateway_ops *const bot_networks[] = {
     &console_gateway_ops,
+    &discord_gateway_ops,
+    &xmpp_gateway_ops,
+    &matrix_gateway_ops,
 };
 #define BOT_NETWORKS (sizeof(bot_networks) / sizeof(bot_networks[0]))
 
@@ -51,6 +56,8 @@ struct bot {
 	struct qbittorrent *qbittorrent;
 	struct requests *requests;
 	struct progress *progress;
+	struct httpd *httpd;
+	struct webhook *webhook;
 	struct gateway **gateways;
 	bool *ended;
 	size_t gateway_count;
@@ -386,6 +393,46 @@ bot_progress_can_edit(void *arg, const char *network)
 	return gw && (gateway_caps(gw) & GATEWAY_CAN_EDIT);
 }
 
+/* Seerr pushed news: look now instead of at the next poll. */
+static void
+bot_webhook_notice(const struct webhook_notice *n, void *arg)
+{
+	struct bot *bot = arg;
+
+	log_info("webhook: %s", webhook_event_name(n->event));
+	if (bot->progress)
+		progress_poke(bot->progress);
+}
+
+/* The optional local listener: Seerr's webhook now, health later. */
+static int
+bot_start_httpd(struct bot *bot, char *err, size_t errlen)
+{
+	const char *listen = config_get(bot->cfg, "http", "listen");
+	struct httpd_opts opts;
+
+	if (listen == NULL || *listen == '\0')
+		return 0;
+	memset(&opts, 0, sizeof(opts));
+	opts.listen = listen;
+	opts.max_connections = (size_t)config_get_int(bot->cfg, "http", "max_connections");
+	opts.max_body = (size_t)config_get_int(bot->cfg, "http", "max_body");
+	bot->httpd = httpd_start(bot->loop, &opts, err, errlen);
+	if (bot->httpd == NULL)
+		return -1;
+	if (bot->seerr) {
+		bot->webhook = webhook_attach(bot->httpd, NULL,
+		                              config_get(bot->cfg, "seerr", "webhook_secret"),
+		                              bot_webhook_notice, bot);
+		if (bot->webhook == NULL) {
+			snprintf(err, errlen, "cannot attach the Seerr webhook");
+			return -1;
+		}
+	}
+	log_info("listening on %s (port %u)", listen, (unsigned)httpd_port(bot->httpd));
+	return 0;
+}
+
 static void
 bot_request_made(void *arg, const struct request_made *m)
 {
@@ -589,7 +636,8 @@ bot_new_with_networks(struct loop *loop, const struct config *cfg, struct store 
                       size_t errlen)
 {
 	struct bot *bot = xcalloc(1, sizeof(*bot));
-	struct gateway_host host = {.on_message = bot_on_message, .on_end = bot_on_end, .arg = bot};
+	struct gateway_host host = {
+	    .on_message = bot_on_message, .on_end = bot_on_end, .arg = bot, .store = store};
 	const char *policy = config_get(cfg, "usher", "unknown_users");
 	const char *fallback = config_get(cfg, "usher", "default_person");
 	size_t i;
@@ -679,6 +727,8 @@ bot_start(struct bot *bot, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	if (bot_start_httpd(bot, err, errlen) == -1)
+		return -1;
 	if (bot->requests)
 		requests_resume(bot->requests);
 	if (bot->progress)
@@ -722,6 +772,8 @@ bot_free(struct bot *bot)
 		bot->queue = q->next;
 		bot_queued_free(q);
 	}
+	httpd_free(bot->httpd);
+	webhook_free(bot->webhook);
 	progress_free(bot->progress);
 	requests_free(bot->requests);
 	qbittorrent_free(bot->qbittorrent);

@@ -188,7 +188,8 @@ parse_extra(const json_t *extra, struct webhook_notice *out)
 
 	if (!json_is_array(extra))
 		return;
-	json_array_foreach(extra, i, item) {
+	json_array_foreach(extra, i, item)
+	{
 		name = json_object_get(item, "name");
 		value = json_object_get(item, "value");
 		if (json_is_string(name) && json_is_string(value) &&
@@ -219,8 +220,7 @@ webhook_parse(const char *body, size_t len, struct webhook_notice *out, char *er
 		return -1;
 	}
 
-	get_str(root, "notification_type", out->notification_type,
-	        sizeof(out->notification_type));
+	get_str(root, "notification_type", out->notification_type, sizeof(out->notification_type));
 	for (size_t i = 0; i < sizeof(event_names) / sizeof(event_names[0]); i++)
 		if (strcmp(out->notification_type, event_names[i].name) == 0)
 			out->event = event_names[i].event;

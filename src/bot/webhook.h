@@ -36,8 +36,8 @@ enum webhook_event {
 	WEBHOOK_MEDIA_AUTO_APPROVED, /* approved by the requester's own rights */
 	WEBHOOK_MEDIA_AVAILABLE,     /* in the library */
 	WEBHOOK_MEDIA_DECLINED,
-	WEBHOOK_MEDIA_FAILED,        /* Seerr could not hand it to Radarr/Sonarr */
-	WEBHOOK_OTHER,               /* issues, unknown or missing types */
+	WEBHOOK_MEDIA_FAILED, /* Seerr could not hand it to Radarr/Sonarr */
+	WEBHOOK_OTHER,        /* issues, unknown or missing types */
 };
 
 /* Seerr's MediaStatus numbers (NOTES 1.2), from the enum name the template
@@ -65,8 +65,8 @@ struct webhook_notice {
 	char image[512];
 	/* media */
 	bool has_media;
-	bool is_tv;  /* media_type "tv", else (no media) a "Series" event */
-	bool is_4k;  /* the event names a 4K request */
+	bool is_tv; /* media_type "tv", else (no media) a "Series" event */
+	bool is_4k; /* the event names a 4K request */
 	long tmdb_id;
 	long tvdb_id;
 	enum webhook_media_status status;

@@ -116,6 +116,8 @@ static const struct spec schema[] = {
     {"llm", "max_per_person_per_hour", T_INT, 0, "30", 0, 10000, NULL,
      "how many LLM calls one person may cause in an hour"},
     {"llm", "enabled", T_BOOL, 0, "true", 0, 0, NULL, "use the LLM when the grammar is unsure"},
+    {"llm", "cache_size", T_INT, 0, "128", 0, 100000, NULL,
+     "how many answers to remember (0: none)"},
 
     {"xmpp", "jid", T_STRING, F_REQUIRED, NULL, 0, 0, NULL,
      "the bot's own account, e.g. usher@example.org"},
@@ -136,6 +138,8 @@ static const struct spec schema[] = {
     {"matrix", "password", T_SECRET, 0, NULL, 0, 0, NULL, "the bot account's password"},
     {"matrix", "device_id", T_STRING, 0, NULL, 0, 0, NULL, "keep the same device across restarts"},
     {"matrix", "rooms", T_LIST, 0, NULL, 0, 0, NULL, "rooms to join, comma-separated"},
+    {"matrix", "request_timeout_ms", T_INT, 0, "20000", 100, 600000, NULL,
+     "how long to wait for the homeserver before retrying a send"},
 
     {"discord", "token", T_SECRET, F_REQUIRED, NULL, 0, 0, NULL,
      "Discord Developer Portal -> your application -> Bot -> Reset Token"},
@@ -143,6 +147,8 @@ static const struct spec schema[] = {
      "Developer Portal -> General Information -> Application ID"},
     {"discord", "guild", T_STRING, 0, NULL, 0, 0, NULL,
      "a server id, to register slash commands there at once"},
+    {"discord", "api_url", T_URL, 0, "https://discord.com/api/v10", 0, 0, NULL,
+     "Discord's REST API; change only for tests"},
 
     {"telegram", "token", T_SECRET, F_REQUIRED, NULL, 0, 0, NULL, "the token @BotFather gave you"},
 

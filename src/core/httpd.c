@@ -24,10 +24,13 @@
 /* Request line plus headers must fit in this per-connection pool; MHD
  * answers 431/414 past it. */
 #define HTTPD_CONN_MEMORY (32 * 1024)
-/* A chunked body (no Content-Length) is only found too large while it
- * arrives, when MHD no longer lets us answer; it is read and dropped so
- * the client still gets its 413, up to this many times max_body, then
- * the connection is cut. */
+/* MHD lets a handler answer only before the body or after all of it. A
+ * body declared far too large is answered 413 at once: a client that sent
+ * "Expect: 100-continue" reads it cleanly, others may see the connection
+ * reset while they send. A body over the limit by less than this factor,
+ * or found too large only as it arrives (chunked), is read and dropped so
+ * the client gets its 413 after all; past the factor the connection is
+ * cut. */
 #define HTTPD_DISCARD_FACTOR 4
 
 struct route {
@@ -58,8 +61,8 @@ struct httpd_conn {
 	bool answered;
 };
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -83,8 +86,7 @@ errwords(int errnum, char *tmp, size_t len)
 	return tmp;
 }
 
-static void __attribute__((format(printf, 2, 0)))
-mhd_log(void *cls, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 2, 0))) mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char line[512];
 	size_t n;
@@ -131,7 +133,8 @@ open_listener(const char *addr, char *err, size_t errlen)
 	int fd = -1, one = 1, zero = 0, rc, saved;
 
 	if (addr == NULL || split_listen(addr, &host, &port) < 0) {
-		seterr(err, errlen, "cannot listen on %s: write it as host:port, e.g. 127.0.0.1:8099",
+		seterr(err, errlen,
+		       "cannot listen on %s: write it as host:port, e.g. 127.0.0.1:8099",
 		       addr ? addr : "(nothing)");
 		return -1;
 	}
@@ -152,7 +155,8 @@ open_listener(const char *addr, char *err, size_t errlen)
 	if (fd < 0 && host == NULL && res->ai_family == AF_INET6) {
 		/* No IPv6 on this host: every IPv4 address instead. */
 		struct sockaddr_in any = {.sin_family = AF_INET,
-		                          .sin_port = ((struct sockaddr_in6 *)res->ai_addr)->sin6_port};
+		                          .sin_port =
+		                              ((struct sockaddr_in6 *)res->ai_addr)->sin6_port};
 
 		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd >= 0) {
@@ -209,18 +213,34 @@ on_epoll(struct loop *loop, int fd, int events, void *arg)
 	run(arg);
 }
 
+static unsigned
+connections(const struct httpd *h)
+{
+	const union MHD_DaemonInfo *info;
+
+	info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	return info ? info->num_connections : 0;
+}
+
 /* MHD keeps connections with unprocessed data on an internal list and says
- * so through a zero timeout, so the timer is re-armed after every run. */
+ * so through a zero timeout, so the timer is re-armed after every run.
+ * At the connection limit MHD takes the listen socket out of its epoll set
+ * and puts it back only at the start of a later run; when a run closed a
+ * connection, run again at once, or clients waiting in the backlog would
+ * wait for an event that cannot come. */
 static void
 run(struct httpd *h)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
+	unsigned before = connections(h);
 
 	MHD_run(h->daemon);
 	if (h->timer)
 		loop_cancel_timer(h->loop, h->timer);
 	h->timer = 0;
-	if (MHD_get_timeout(h->daemon, &ms) == MHD_YES)
+	if (connections(h) < before)
+		h->timer = loop_add_timer(h->loop, 0, on_timer, h);
+	else if (MHD_get_timeout(h->daemon, &ms) == MHD_YES)
 		h->timer = loop_add_timer(h->loop, ms, on_timer, h);
 }
 
@@ -267,7 +287,8 @@ route_find(const struct httpd *h, const char *method, const char *path, char **a
 
 	*allow = NULL;
 	for (size_t i = 0; i < h->nroutes; i++)
-		if (strcmp(h->routes[i].path, path) == 0 && strcmp(h->routes[i].method, method) == 0)
+		if (strcmp(h->routes[i].path, path) == 0 &&
+		    strcmp(h->routes[i].method, method) == 0)
 			return &h->routes[i];
 	buf_init(&methods, 0);
 	for (size_t i = 0; i < h->nroutes; i++)
@@ -294,8 +315,8 @@ peer_name(struct MHD_Connection *mc, char *out, size_t len)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
 		          (socklen_t)len);
 	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
-		          (socklen_t)len);
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		          out, (socklen_t)len);
 }
 
 static enum MHD_Result
@@ -348,9 +369,14 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 			errno = 0;
 			declared = strtoull(cl, &end, 10);
 			if (errno == 0 && end != cl && declared > h->max_body) {
-				log_info("httpd: %s %s from a client declaring %llu bytes: refused, "
-				         "the limit is %zu",
-				         method, url, declared, h->max_body);
+				if (declared <=
+				    HTTPD_DISCARD_FACTOR * (unsigned long long)h->max_body) {
+					c->too_big = true;
+					return MHD_YES;
+				}
+				log_info(
+				    "httpd: %s %s: body of %llu bytes refused, the limit is %zu",
+				    method, url, declared, h->max_body);
 				return queue_static(c, MHD_HTTP_CONTENT_TOO_LARGE,
 				                    "request body too large\n", NULL);
 			}
@@ -370,8 +396,8 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 		if (c->too_big) {
 			c->discarded += *upload_size;
 			if (c->discarded > HTTPD_DISCARD_FACTOR * h->max_body) {
-				log_info("httpd: %s %s: body past %zu bytes, connection closed", method,
-				         url, HTTPD_DISCARD_FACTOR * h->max_body);
+				log_info("httpd: %s %s: body past %zu bytes, connection closed",
+				         method, url, HTTPD_DISCARD_FACTOR * h->max_body);
 				return MHD_NO;
 			}
 		}
@@ -380,7 +406,8 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 	}
 	if (c->too_big) {
 		log_info("httpd: %s %s: body over %zu bytes refused", method, url, h->max_body);
-		return queue_static(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n", NULL);
+		return queue_static(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n",
+		                    NULL);
 	}
 	return dispatch(c, method, url);
 }
@@ -408,8 +435,7 @@ httpd_start(struct loop *loop, const struct httpd_opts *opts, char *err, size_t 
 	const union MHD_DaemonInfo *info;
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
-	size_t max_conn = opts->max_connections ? opts->max_connections
-	                                         : HTTPD_DEFAULT_CONNECTIONS;
+	size_t max_conn = opts->max_connections ? opts->max_connections : HTTPD_DEFAULT_CONNECTIONS;
 	unsigned timeout = opts->timeout_s ? opts->timeout_s : HTTPD_DEFAULT_TIMEOUT_S;
 	int fd;
 
@@ -422,12 +448,12 @@ httpd_start(struct loop *loop, const struct httpd_opts *opts, char *err, size_t 
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)
 		h->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 		                                         : ((struct sockaddr_in *)&ss)->sin_port);
-	h->daemon = MHD_start_daemon(
-	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)max_conn, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONN_MEMORY,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+	h->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request,
+	                             h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+	                             MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+	                             (unsigned)max_conn, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+	                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONN_MEMORY,
+	                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
 	if (h->daemon == NULL) {
 		seterr(err, errlen, "cannot listen on %s: the HTTP server library refused to start",
 		       opts->listen);
@@ -474,7 +500,8 @@ httpd_route(struct httpd *h, const char *method, const char *path, httpd_handler
 	struct route *r;
 
 	for (size_t i = 0; i < h->nroutes; i++)
-		if (strcmp(h->routes[i].method, method) == 0 && strcmp(h->routes[i].path, path) == 0)
+		if (strcmp(h->routes[i].method, method) == 0 &&
+		    strcmp(h->routes[i].path, path) == 0)
 			return -1;
 	h->routes = xrealloc(h->routes, (h->nroutes + 1) * sizeof(*h->routes));
 	r = &h->routes[h->nroutes++];

@@ -42,10 +42,10 @@ struct httpd_opts {
  * until the handler returns. */
 struct httpd_request {
 	const char *method;
-	const char *path;  /* decoded, without the query string */
-	const char *body;  /* NUL-terminated, never NULL ("" when none) */
+	const char *path; /* decoded, without the query string */
+	const char *body; /* NUL-terminated, never NULL ("" when none) */
 	size_t body_len;
-	const char *peer;  /* the client's address, "127.0.0.1" or "::1" */
+	const char *peer; /* the client's address, "127.0.0.1" or "::1" */
 	struct httpd_conn *conn;
 };
 
@@ -61,8 +61,7 @@ struct httpd_response {
 	bool body_owned;
 };
 
-typedef void httpd_handler(const struct httpd_request *req, struct httpd_response *resp,
-                           void *arg);
+typedef void httpd_handler(const struct httpd_request *req, struct httpd_response *resp, void *arg);
 
 /* Starts listening on `opts->listen` on `loop` (borrowed; it must outlive
  * the httpd). Returns a new httpd the caller frees with httpd_free(), or

@@ -59,6 +59,25 @@ config_from_env(const char *const *env)
 	return config_load(NULL, (char *const *)env);
 }
 
+/* Makes what a service client runs on: a loop, an http client on it and a
+ * config from `env` (as config_from_env). arr_env_close() frees them. */
+FAKE_UNUSED static void
+arr_env_open(struct loop **loop, struct http **http, struct config **cfg, const char *const *env)
+{
+	*loop = loop_new();
+	*http = http_new(*loop);
+	*cfg = config_from_env(env);
+}
+
+/* Frees what arr_env_open() made, once the client on it is freed. */
+FAKE_UNUSED static void
+arr_env_close(struct loop *loop, struct http *http, struct config *cfg)
+{
+	http_free(http);
+	config_free(cfg);
+	loop_free(loop);
+}
+
 /* A loopback port that refuses connections (bound, then closed). */
 FAKE_UNUSED static int
 closed_port(void)

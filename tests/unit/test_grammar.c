@@ -1,5 +1,6 @@
 /* Tests for nlu/grammar: loading (errors, fragments, reloads), choosing
- * between rules, slots, and staying fast and safe on hostile input. */
+ * between rules, slots, bot names, and giving a plain answer to hostile
+ * input (how fast is bench/parse_bench's business, not a test's). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
@@ -36,15 +36,6 @@ expect_error(const char *text, const char *want)
 	assert_null(g);
 	if (strstr(err, want) == NULL)
 		fail_msg("error \"%s\" lacks \"%s\"", err, want);
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void
@@ -243,7 +234,6 @@ test_hostile_input(void **state)
 	struct intent in;
 	size_t n = 64 * 1024, i;
 	char *big = malloc(n + 1);
-	double t0;
 
 	(void)state;
 	g = grammar_load_dir(GRAMMARS, err, sizeof(err));
@@ -256,18 +246,16 @@ test_hostile_input(void **state)
 	for (i = 4; i < n; i++)
 		big[i] = (char)('a' + i % 26);
 	big[n] = '\0';
-	t0 = now();
-	grammar_parse(g, big, &in);
+	grammar_parse(g, big, &in); /* too long: not even looked at */
 	assert_int_equal(in.kind, INTENT_UNKNOWN);
-	assert_true(now() - t0 < 0.05);
+	assert_int_equal(in.source, SOURCE_NONE);
 
 	for (i = 0; i + 4 <= n; i += 4)
 		memcpy(big + i, "\xf0\x9f\x91\x8d", 4); /* 16,384 thumbs up */
 	big[i] = '\0';
-	t0 = now();
 	grammar_parse(g, big, &in);
 	assert_int_equal(in.kind, INTENT_UNKNOWN);
-	assert_true(now() - t0 < 0.05);
+	assert_int_equal(in.source, SOURCE_NONE);
 
 	for (i = 0; i < 10000; i++)
 		memcpy(big + i * 4, "\xf0\x9f\x8d\xbf", 4); /* 10,000 popcorn, dropped */
@@ -287,15 +275,71 @@ test_hostile_input(void **state)
 	grammar_parse_n(g, "\0\0\0", 3, &in);
 	assert_int_equal(in.kind, INTENT_UNKNOWN);
 
-	/* backtracking bait: long runs that almost match many rules */
+	/* Backtracking bait: long runs that almost match many rules. The
+	 * match limits make a pattern give up rather than stall (ctest's
+	 * timeout would catch a hang); what is asserted is the answer. */
 	memcpy(big, "is ", 3);
 	for (i = 3; i < 1000; i++)
 		big[i] = i % 2 ? ' ' : 'a';
 	memcpy(big + 1000, " ready", 7);
-	t0 = now();
 	grammar_parse(g, big, &in);
-	assert_true(now() - t0 < 0.05);
+	assert_true(in.kind == INTENT_UNKNOWN || in.kind == INTENT_STATUS);
+	assert_true(strlen(in.title) < INTENT_TITLE_MAX);
+	/* a long text of words that each start some rule: over 1 KiB once
+	 * normalised, so it is not understood */
+	for (i = 0; i + 4 <= 2000; i += 4)
+		memcpy(big + i, "get ", 4);
+	big[i] = '\0';
+	grammar_parse(g, big, &in);
+	assert_int_equal(in.kind, INTENT_UNKNOWN);
 	free(big);
+	grammar_free(g);
+}
+
+static void
+test_bot_names(void **state)
+{
+	static const char *const names[] = {"Jarvis", "h.a.l"};
+	struct grammar *g = grammar_load_dir(GRAMMARS, err, sizeof(err));
+	struct intent in;
+
+	(void)state;
+	if (g == NULL)
+		fail_msg("%s", err);
+	/* by default only "usher" is an address */
+	grammar_parse(g, "jarvis, get dune", &in);
+	assert_int_equal(in.kind, INTENT_UNKNOWN);
+	assert_int_equal(grammar_set_bot_names(g, names, 2), 0);
+	grammar_parse(g, "jarvis, get dune", &in);
+	assert_int_equal(in.kind, INTENT_REQUEST);
+	assert_string_equal(in.title, "dune");
+	grammar_parse(g, "Hey Jarvis can you get Dune please", &in);
+	assert_int_equal(in.kind, INTENT_REQUEST);
+	assert_string_equal(in.title, "Dune");
+	grammar_parse(g, "@jarvis:example.org: is dune ready?", &in);
+	assert_int_equal(in.kind, INTENT_STATUS);
+	assert_string_equal(in.title, "dune");
+	grammar_parse(g, "get the bear thanks jarvis", &in);
+	assert_string_equal(in.title, "the bear");
+	grammar_parse(g, "h.a.l: get heat", &in); /* dots are not wildcards */
+	assert_string_equal(in.title, "heat");
+	grammar_parse(g, "hxaxl: get heat", &in);
+	assert_int_equal(in.kind, INTENT_UNKNOWN);
+	grammar_parse(g, "jarvisx get dune", &in); /* a name is a whole word */
+	assert_int_equal(in.kind, INTENT_UNKNOWN);
+	grammar_parse(g, "get jarvis", &in); /* only in front or at the end */
+	assert_int_equal(in.kind, INTENT_REQUEST);
+	assert_string_equal(in.title, "jarvis");
+	grammar_parse(g, "usher, get dune", &in); /* the default name stays */
+	assert_string_equal(in.title, "dune");
+	grammar_parse(g, "jarvis", &in); /* nothing but the address */
+	assert_int_equal(in.kind, INTENT_UNKNOWN);
+	/* back to the default */
+	assert_int_equal(grammar_set_bot_names(g, NULL, 0), 0);
+	grammar_parse(g, "jarvis, get dune", &in);
+	assert_int_equal(in.kind, INTENT_UNKNOWN);
+	grammar_parse(g, "get the bear thanks usher", &in);
+	assert_string_equal(in.title, "the bear");
 	grammar_free(g);
 }
 
@@ -338,6 +382,7 @@ main(void)
 	    cmocka_unit_test(test_deterministic_choice),
 	    cmocka_unit_test(test_slots),
 	    cmocka_unit_test(test_hostile_input),
+	    cmocka_unit_test(test_bot_names),
 	    cmocka_unit_test(test_real_grammar_examples),
 	};
 

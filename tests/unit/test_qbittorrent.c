@@ -45,9 +45,7 @@ fx_new(const char *password)
 
 	snprintf(url, sizeof(url), "USHER_QBITTORRENT_URL=http://127.0.0.1:%d/", fake.port);
 	snprintf(pass, sizeof(pass), "USHER_QBITTORRENT_PASSWORD=%s", password);
-	f->loop = loop_new();
-	f->http = http_new(f->loop);
-	f->cfg = config_from_env(env);
+	arr_env_open(&f->loop, &f->http, &f->cfg, env);
 	f->qb = qbittorrent_new(f->http, f->cfg);
 	assert_non_null(f->qb);
 	return f;
@@ -57,9 +55,7 @@ static void
 fx_free(struct fx *f)
 {
 	qbittorrent_free(f->qb);
-	http_free(f->http);
-	config_free(f->cfg);
-	loop_free(f->loop);
+	arr_env_close(f->loop, f->http, f->cfg);
 	free(f);
 }
 

@@ -64,9 +64,7 @@ fx_new(const char *url_suffix, const char *key)
 
 	snprintf(url, sizeof(url), "USHER_RADARR_URL=http://127.0.0.1:%d%s", fake.port, url_suffix);
 	snprintf(keyv, sizeof(keyv), "USHER_RADARR_API_KEY=%s", key);
-	f->loop = loop_new();
-	f->http = http_new(f->loop);
-	f->cfg = config_from_env(env);
+	arr_env_open(&f->loop, &f->http, &f->cfg, env);
 	f->radarr = radarr_new(f->http, f->cfg);
 	assert_non_null(f->radarr);
 	return f;
@@ -76,9 +74,7 @@ static void
 fx_free(struct fx *f)
 {
 	radarr_free(f->radarr);
-	http_free(f->http);
-	config_free(f->cfg);
-	loop_free(f->loop);
+	arr_env_close(f->loop, f->http, f->cfg);
 	free(f);
 }
 
@@ -209,9 +205,7 @@ test_refused(void **state)
 
 	(void)state;
 	snprintf(url, sizeof(url), "USHER_RADARR_URL=http://127.0.0.1:%d", closed_port());
-	f->loop = loop_new();
-	f->http = http_new(f->loop);
-	f->cfg = config_from_env(env);
+	arr_env_open(&f->loop, &f->http, &f->cfg, env);
 	f->radarr = radarr_new(f->http, f->cfg);
 	radarr_queue(f->radarr, on_queue, &r);
 	run_until(f->loop, &r.calls, 1, 10000);

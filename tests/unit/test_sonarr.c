@@ -28,9 +28,7 @@ fx_new(void)
 	const char *env[] = {url, "USHER_SONARR_API_KEY=sonarr-key-5678", NULL};
 
 	snprintf(url, sizeof(url), "USHER_SONARR_URL=http://127.0.0.1:%d", fake.port);
-	f->loop = loop_new();
-	f->http = http_new(f->loop);
-	f->cfg = config_from_env(env);
+	arr_env_open(&f->loop, &f->http, &f->cfg, env);
 	f->sonarr = sonarr_new(f->http, f->cfg);
 	assert_non_null(f->sonarr);
 	return f;
@@ -40,9 +38,7 @@ static void
 fx_free(struct fx *f)
 {
 	sonarr_free(f->sonarr);
-	http_free(f->http);
-	config_free(f->cfg);
-	loop_free(f->loop);
+	arr_env_close(f->loop, f->http, f->cfg);
 	free(f);
 }
 
