@@ -66,6 +66,12 @@ gateway_impl(const struct gateway *gw)
 	return gw->impl;
 }
 
+struct store *
+gateway_store(const struct gateway *gw)
+{
+	return gw->host.store;
+}
+
 void
 gateway_set_impl(struct gateway *gw, void *impl)
 {

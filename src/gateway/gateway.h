@@ -19,6 +19,7 @@
 
 struct loop;
 struct config;
+struct store;
 struct gateway;
 
 /* An incoming message. All strings are borrowed and valid only while the
@@ -60,6 +61,9 @@ struct gateway_host {
 	/* The network will send no more messages (console at end of input). */
 	void (*on_end)(struct gateway *gw, void *arg);
 	void *arg;
+	/* Where a network keeps its cursors (Matrix next_batch); borrowed,
+	 * may be NULL (tests), then nothing survives a restart. */
+	struct store *store;
 };
 
 struct gateway_ops {
@@ -90,6 +94,8 @@ const char *gateway_name(const struct gateway *gw);
 int gateway_caps(const struct gateway *gw);
 struct loop *gateway_loop(const struct gateway *gw);
 void *gateway_impl(const struct gateway *gw);
+/* The host's store (borrowed, may be NULL). */
+struct store *gateway_store(const struct gateway *gw);
 void gateway_set_impl(struct gateway *gw, void *impl);
 /* For the network's file: hands a message or the end to the bot. */
 void gateway_deliver(struct gateway *gw, const struct chat_msg *msg);
@@ -108,5 +114,8 @@ int gateway_react(struct gateway *gw, const char *room, const char *msg_id, cons
 
 /* The networks usher knows. */
 extern const struct gateway_ops console_gateway_ops;
+extern const struct gateway_ops discord_gateway_ops;
+extern const struct gateway_ops xmpp_gateway_ops;
+extern const struct gateway_ops matrix_gateway_ops;
 
 #endif
