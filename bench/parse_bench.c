@@ -3,10 +3,16 @@
  *
  * Builds a mixed corpus of at least 100,000 messages from templates ×
  * titles (requests, seasons, status, select, confirm, chit-chat, songs,
- * hostile noise), loads every grammar, parses each message once, timing
- * each with clock_gettime(CLOCK_MONOTONIC), and prints messages/s on one
- * core (by summed wall time and by the thread's CPU time) and the
- * p50/p99/max microseconds per message.
+ * hostile noise) and loads every grammar. Parses the corpus once untimed
+ * and prints messages/s by the thread's CPU time (what the project's
+ * target is about: the machine may be busy with other work); then parses
+ * it PASSES times timing each message by the wall clock, and prints the
+ * p50/p99/max microseconds per message of the first pass and of the best
+ * of the passes (a message preempted once is rarely preempted every time).
+ * For figures that do not depend on the machine's load, count
+ * instructions: `valgrind --tool=callgrind --toggle-collect=grammar_parse_n
+ * parse_bench --messages 20000` and divide by its 2000 + 20000 x (1 + PASSES)
+ * parses.
  *
  * usage: parse_bench [--grammars DIR] [--messages N]
  */
@@ -18,6 +24,8 @@
 #include "core/util.h"
 #include "nlu/grammar.h"
 #include "nlu/intent.h"
+
+#define PASSES 3
 
 static const char *const titles[] = {
     "dune",
@@ -138,7 +146,7 @@ main(int argc, char **argv)
 	size_t ntp = sizeof(templates) / sizeof(templates[0]),
 	       nf = sizeof(fixed) / sizeof(fixed[0]);
 	char err[512], **msgs;
-	long *lat, total = 0;
+	long *lat, *best, total = 0, cpu, ns;
 	size_t kinds[INTENT_KIND_COUNT] = {0};
 	struct grammar *g;
 	struct intent in;
@@ -159,6 +167,7 @@ main(int argc, char **argv)
 	}
 	msgs = xmalloc(want * sizeof(*msgs));
 	lat = xmalloc(want * sizeof(*lat));
+	best = xmalloc(want * sizeof(*best));
 	/* Deterministic mix: mostly templated messages, one in eight fixed. */
 	for (n = 0; n < want; n++) {
 		if (n % 8 == 7)
@@ -168,31 +177,54 @@ main(int argc, char **argv)
 	}
 	for (i = 0; i < 2000; i++) /* warm caches and the JIT stack */
 		grammar_parse(g, msgs[i % n], &in);
+	/* Throughput: the whole corpus, untimed per message, by this thread's
+	 * CPU time (the time it was not running, other programs on the
+	 * machine, does not count). */
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 	for (i = 0; i < n; i++) {
-		clock_gettime(CLOCK_MONOTONIC, &t0);
 		grammar_parse(g, msgs[i], &in);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		lat[i] = ns_between(&t0, &t1);
-		total += lat[i];
 		kinds[in.kind]++;
 	}
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+	cpu = ns_between(&c0, &c1);
+	/* Latency: each message timed by the wall clock, PASSES times; a
+	 * message that was preempted in one pass is rarely preempted in all,
+	 * so the best of the passes is its cost on a core of its own. */
+	for (int pass = 0; pass < PASSES; pass++) {
+		for (i = 0; i < n; i++) {
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			grammar_parse(g, msgs[i], &in);
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			ns = ns_between(&t0, &t1);
+			if (pass == 0) {
+				lat[i] = ns;
+				best[i] = ns;
+				total += ns;
+			} else if (ns < best[i]) {
+				best[i] = ns;
+			}
+		}
+	}
 	qsort(lat, n, sizeof(*lat), cmp_long);
+	qsort(best, n, sizeof(*best), cmp_long);
 	printf("grammar: %zu patterns from %s\n", grammar_rule_count(g), dir);
 	printf("messages: %zu (understood: %zu, unknown: %zu)\n", n, n - kinds[INTENT_UNKNOWN],
 	       kinds[INTENT_UNKNOWN]);
-	/* Wall time per message counts the time this thread was not running;
-	 * the CPU time of the whole loop does not (it includes the clock
-	 * calls, so it slightly understates the speed). */
-	printf("throughput: %.0f messages/s by wall time, %.0f by CPU time, on one core\n",
-	       (double)n / ((double)total / 1e9), (double)n / ((double)ns_between(&c0, &c1) / 1e9));
-	printf("latency: p50 %.2f us, p99 %.2f us, max %.2f us\n", (double)lat[n / 2] / 1e3,
-	       (double)lat[(n * 99) / 100] / 1e3, (double)lat[n - 1] / 1e3);
+	printf("throughput: %.0f messages/s by CPU time (%.2f us per message), %.0f by wall time, "
+	       "on one core\n",
+	       (double)n / ((double)cpu / 1e9), (double)cpu / 1e3 / (double)n,
+	       (double)n / ((double)total / 1e9));
+	printf("latency, one pass: p50 %.2f us, p99 %.2f us, max %.2f us\n",
+	       (double)lat[n / 2] / 1e3, (double)lat[(n * 99) / 100] / 1e3,
+	       (double)lat[n - 1] / 1e3);
+	printf("latency, best of %d passes: p50 %.2f us, p99 %.2f us, max %.2f us\n", PASSES,
+	       (double)best[n / 2] / 1e3, (double)best[(n * 99) / 100] / 1e3,
+	       (double)best[n - 1] / 1e3);
 	for (i = 0; i < n; i++)
 		free(msgs[i]);
 	free(msgs);
 	free(lat);
+	free(best);
 	grammar_free(g);
 	return 0;
 }

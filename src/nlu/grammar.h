@@ -28,6 +28,16 @@ struct grammar *grammar_load_file(const char *path, char *err, size_t errlen);
 struct grammar *grammar_load_string(const char *name, const char *text, char *err, size_t errlen);
 void grammar_free(struct grammar *g);
 
+/* Sets the names the bot answers to (the config's `[usher] name`), so
+ * that an address in front ("jarvis, get dune", "hey jarvis", "@jarvis",
+ * "@jarvis:example.org:") or at the end ("thanks jarvis") is cut off
+ * before the rules are tried, like the lead and tail. "usher" is always
+ * understood (normalize removes it); `n` = 0 goes back to only that.
+ * `names` are borrowed, matched literally and caselessly. Call it after
+ * loading and before parsing (a reload needs it again). Returns 0, or -1
+ * with `g` unchanged when a name cannot be made into a pattern. */
+int grammar_set_bot_names(struct grammar *g, const char *const *names, size_t n);
+
 /* Number of compiled patterns (each `match:` line is one). */
 size_t grammar_rule_count(const struct grammar *g);
 

@@ -11,8 +11,23 @@
 
 struct nlu {
 	char *grammar_dir;
+	char *bot_name;
 	struct grammar *grammar;
 };
+
+/* People address the bot by its configured name as well as "usher". */
+static void
+nlu_name_grammar(struct nlu *nlu, struct grammar *g)
+{
+	const char *names[1];
+
+	if (nlu->bot_name == NULL || *nlu->bot_name == '\0')
+		return;
+	names[0] = nlu->bot_name;
+	if (grammar_set_bot_names(g, names, 1) == -1)
+		log_warnx("grammar: cannot use the name '%s' for addressing; only \"usher\" works",
+		          nlu->bot_name);
+}
 
 struct nlu *
 nlu_new(const struct config *cfg, char *err, size_t errlen)
@@ -21,11 +36,13 @@ nlu_new(const struct config *cfg, char *err, size_t errlen)
 	const char *dir = config_get(cfg, "usher", "grammars");
 
 	nlu->grammar_dir = dir && *dir ? xstrdup(dir) : paths_data("grammars");
+	nlu->bot_name = xstrdup(config_get(cfg, "usher", "name"));
 	nlu->grammar = grammar_load_dir(nlu->grammar_dir, err, errlen);
 	if (nlu->grammar == NULL) {
 		nlu_free(nlu);
 		return NULL;
 	}
+	nlu_name_grammar(nlu, nlu->grammar);
 	log_info("grammar: %zu rules from %s", grammar_rule_count(nlu->grammar), nlu->grammar_dir);
 	return nlu;
 }
@@ -37,6 +54,7 @@ nlu_free(struct nlu *nlu)
 		return;
 	grammar_free(nlu->grammar);
 	free(nlu->grammar_dir);
+	free(nlu->bot_name);
 	free(nlu);
 }
 
@@ -50,6 +68,7 @@ nlu_reload(struct nlu *nlu)
 		log_warnx("grammar not reloaded, the old one stays in force: %s", err);
 		return;
 	}
+	nlu_name_grammar(nlu, g);
 	grammar_free(nlu->grammar);
 	nlu->grammar = g;
 	log_info("grammar: reloaded %zu rules from %s", grammar_rule_count(g), nlu->grammar_dir);

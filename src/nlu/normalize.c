@@ -4,7 +4,8 @@
 
 /* Chat shorthand spelled out before matching, so the grammar names each
  * word once. Only whole words are replaced; titles are copied from the
- * original text, so a replacement never changes what a person asked for. */
+ * original text, so a replacement never changes what a person asked for.
+ * Kept in byte order of `from`: shorthand_find() searches it by halves. */
 #define SH(f, t)                                                                                   \
 	{                                                                                          \
 		f, sizeof(f) - 1, t, sizeof(t) - 1                                                 \
@@ -15,60 +16,24 @@ static const struct {
 	const char *to;
 	size_t to_len;
 } shorthand[] = {
-    SH("pls", "please"),
-    SH("plz", "please"),
-    SH("plss", "please"),
-    SH("plzz", "please"),
-    SH("pleas", "please"),
-    SH("pleaze", "please"),
-    SH("pleeease", "please"),
-    SH("pleease", "please"),
-    SH("thx", "thanks"),
-    SH("thnx", "thanks"),
-    SH("thanx", "thanks"),
-    SH("ty", "thanks"),
-    SH("tysm", "thanks"),
-    SH("tks", "thanks"),
-    SH("u", "you"),
-    SH("ur", "your"),
-    SH("r", "are"),
-    SH("dl", "download"),
-    SH("dling", "downloading"),
-    SH("dled", "downloaded"),
-    SH("wanna", "want to"),
-    SH("gonna", "going to"),
-    SH("gimme", "give me"),
-    SH("lemme", "let me"),
-    SH("nvm", "never mind"),
-    SH("nvmd", "never mind"),
-    SH("nm", "never mind"),
-    SH("im", "i'm"),
-    SH("whats", "what's"),
-    SH("wats", "what's"),
-    SH("wat's", "what's"),
-    SH("wat", "what"),
-    SH("hows", "how's"),
-    SH("dont", "don't"),
-    SH("cant", "can't"),
-    SH("ive", "i've"),
-    SH("isnt", "isn't"),
-    SH("whens", "when's"),
-    SH("wheres", "where's"),
-    SH("thats", "that's"),
-    SH("ep", "episode"),
-    SH("eps", "episodes"),
-    SH("szn", "season"),
-    SH("k", "ok"),
-    SH("kk", "ok"),
-    SH("okey", "okay"),
-    SH("rn", "right now"),
-    SH("pl0x", "please"),
-    SH("tho", "though"),
-    SH("d'you", "do you"),
-    SH("doesnt", "doesn't"),
-    SH("didnt", "didn't"),
-    SH("hasnt", "hasn't"),
-    SH("id", "i'd"),
+    SH("cant", "can't"),     SH("d'you", "do you"),    SH("didnt", "didn't"),
+    SH("dl", "download"),    SH("dled", "downloaded"), SH("dling", "downloading"),
+    SH("doesnt", "doesn't"), SH("dont", "don't"),      SH("ep", "episode"),
+    SH("eps", "episodes"),   SH("gimme", "give me"),   SH("gonna", "going to"),
+    SH("hasnt", "hasn't"),   SH("hows", "how's"),      SH("id", "i'd"),
+    SH("im", "i'm"),         SH("isnt", "isn't"),      SH("ive", "i've"),
+    SH("k", "ok"),           SH("kk", "ok"),           SH("lemme", "let me"),
+    SH("nm", "never mind"),  SH("nvm", "never mind"),  SH("nvmd", "never mind"),
+    SH("okey", "okay"),      SH("pl0x", "please"),     SH("pleas", "please"),
+    SH("pleaze", "please"),  SH("pleease", "please"),  SH("pleeease", "please"),
+    SH("pls", "please"),     SH("plss", "please"),     SH("plz", "please"),
+    SH("plzz", "please"),    SH("r", "are"),           SH("rn", "right now"),
+    SH("szn", "season"),     SH("thanx", "thanks"),    SH("thats", "that's"),
+    SH("thnx", "thanks"),    SH("tho", "though"),      SH("thx", "thanks"),
+    SH("tks", "thanks"),     SH("ty", "thanks"),       SH("tysm", "thanks"),
+    SH("u", "you"),          SH("ur", "your"),         SH("wanna", "want to"),
+    SH("wat", "what"),       SH("wat's", "what's"),    SH("wats", "what's"),
+    SH("whats", "what's"),   SH("whens", "when's"),    SH("wheres", "where's"),
     SH("youre", "you're"),
 };
 #undef SH
@@ -76,18 +41,25 @@ static const struct {
 #define NSHORTHAND    (sizeof(shorthand) / sizeof(shorthand[0]))
 #define SHORTHAND_MAX 8 /* the longest `from` */
 
-/* Index of the shorthand spelled by the k bytes at w, or NSHORTHAND. The
- * table is small; checking the first byte and length before comparing keeps
- * this to a few loads per word. */
+/* Index of the shorthand spelled by the k bytes at w, or NSHORTHAND. Every
+ * word of every message comes here, so the table is searched by halves. */
 static size_t
 shorthand_find(const char *w, size_t k)
 {
-	size_t r;
+	size_t lo = 0, hi = NSHORTHAND;
 
-	for (r = 0; r < NSHORTHAND; r++) {
-		const char *f = shorthand[r].from;
-		if (f[0] == w[0] && shorthand[r].from_len == k && memcmp(f, w, k) == 0)
-			return r;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2, fl = shorthand[mid].from_len;
+		int c = memcmp(w, shorthand[mid].from, k < fl ? k : fl);
+
+		if (c == 0)
+			c = k < fl ? -1 : k > fl;
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
 	return NSHORTHAND;
 }
@@ -167,10 +139,16 @@ normalize_utf8_copy(char *dst, size_t size, const char *src, size_t len)
 		return 0;
 	while (i < len) {
 		int32_t cp;
-		size_t n = normalize_utf8_decode(s + i, len - i, &cp);
+		size_t n, k;
 		char enc[4];
-		size_t k;
 
+		if (s[i] != 0 && s[i] < 0x80) { /* most titles are plain ASCII */
+			if (o + 1 >= size)
+				break;
+			dst[o++] = (char)s[i++];
+			continue;
+		}
+		n = normalize_utf8_decode(s + i, len - i, &cp);
 		i += n;
 		if (cp == 0)
 			continue;
