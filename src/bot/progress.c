@@ -1,6 +1,7 @@
 #include "bot/progress.h"
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 #include "services/radarr.h"
 #include "services/sonarr.h"
 
-#define PROGRESS_TEXT_MAX 512
+#define PROGRESS_TEXT_MAX  512
 #define PROGRESS_BAR_CELLS 10
 /* A request just made is looked at soon, not a whole interval later. */
 #define PROGRESS_FIRST_LOOK_MS 1000
@@ -31,7 +32,10 @@ struct follower {
 	char *mention;
 };
 
-/* What one cycle learned about one tracked request. */
+/* What one cycle learned about one tracked request. The arr part (from
+ * arr_records on) is kept from the last cycle whose queue call succeeded, so
+ * a Radarr or Sonarr that does not answer leaves the last known download in
+ * place instead of looking like "no release found". */
 struct sighting {
 	bool seerr_seen;
 	enum seerr_request_status request_status;
@@ -63,6 +67,7 @@ struct tracked {
 	char text[PROGRESS_TEXT_MAX];
 	int step;
 	bool done;
+	const char *announce; /* a static line to tell everyone after the commit */
 	uint64_t last_edit_ms;
 	struct sighting seen;
 };
@@ -221,10 +226,11 @@ tracked_save(struct tracked *t)
 
 	if (t->p->store == NULL)
 		return;
-	if (sqlite3_prepare_v2(store_db(t->p->store),
-	                       "UPDATE tracked SET seerr_request_id = ?, progress_msg = ?, state = ?,"
-	                       " text = ?, step = ?, done = ?, updated_at = ? WHERE id = ?",
-	                       -1, &q, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+	        store_db(t->p->store),
+	        "UPDATE tracked SET seerr_request_id = ?, progress_msg = ?, state = ?,"
+	        " text = ?, step = ?, done = ?, updated_at = ? WHERE id = ?",
+	        -1, &q, NULL) != SQLITE_OK) {
 		log_warnx("store: cannot save progress: %s", sqlite3_errmsg(store_db(t->p->store)));
 		return;
 	}
@@ -256,7 +262,8 @@ progress_remove(struct progress *p, struct tracked *t)
 
 	for (i = 0; i < p->count; i++) {
 		if (p->items[i] == t) {
-			memmove(&p->items[i], &p->items[i + 1], (p->count - i - 1) * sizeof(*p->items));
+			memmove(&p->items[i], &p->items[i + 1],
+			        (p->count - i - 1) * sizeof(*p->items));
 			p->count--;
 			return;
 		}
@@ -454,8 +461,8 @@ progress_answer_in(struct progress *p)
 }
 
 static void
-progress_seerr_done(void *arg, const struct service_result *res,
-                    const struct seerr_request *items, size_t count, long total)
+progress_seerr_done(void *arg, const struct service_result *res, const struct seerr_request *items,
+                    size_t count, long total)
 {
 	struct progress *p = arg;
 	size_t i, k;
@@ -470,9 +477,10 @@ progress_seerr_done(void *arg, const struct service_result *res,
 
 		for (k = 0; k < count; k++) {
 			const struct seerr_request *q = &items[k];
-			bool same = t->request_id > 0 ? q->id == t->request_id
-			                              : q->tmdb_id == t->tmdb_id && q->kind == t->kind &&
-			                                    q->is_4k == t->is_4k;
+			bool same = t->request_id > 0
+			                ? q->id == t->request_id
+			                : q->tmdb_id == t->tmdb_id && q->kind == t->kind &&
+			                      q->is_4k == t->is_4k;
 
 			if (!same)
 				continue;
@@ -487,24 +495,56 @@ progress_seerr_done(void *arg, const struct service_result *res,
 	progress_answer_in(p);
 }
 
+/* A queue record by TMDB id, for matching without an n·m loop. */
+struct queue_ref {
+	long tmdb_id;
+	size_t k;
+};
+
+static int
+queue_ref_cmp(const void *a, const void *b)
+{
+	const struct queue_ref *x = a, *y = b;
+
+	if (x->tmdb_id != y->tmdb_id)
+		return x->tmdb_id < y->tmdb_id ? -1 : 1;
+	return x->k < y->k ? -1 : x->k > y->k; /* keeps the queue's order */
+}
+
 static void
 progress_take_queue(struct progress *p, const struct arr_queue *queue, enum seerr_kind kind)
 {
-	size_t i, k;
+	struct queue_ref *refs = queue->count ? xmalloc(queue->count * sizeof(*refs)) : NULL;
+	size_t i, k, r;
 
+	for (k = 0; k < queue->count; k++) {
+		refs[k].tmdb_id = queue->items[k].tmdb_id;
+		refs[k].k = k;
+	}
+	if (refs)
+		qsort(refs, queue->count, sizeof(*refs), queue_ref_cmp);
 	for (i = 0; i < p->count; i++) {
 		struct tracked *t = p->items[i];
+		size_t lo = 0, hi = queue->count;
 
 		if (t->kind != kind)
 			continue;
-		for (k = 0; k < queue->count; k++) {
-			const struct arr_queue_item *q = &queue->items[k];
+		memset(&t->seen.arr_records, 0,
+		       sizeof(t->seen) - offsetof(struct sighting, arr_records));
+		while (lo < hi) { /* the first record with this TMDB id */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (refs[mid].tmdb_id < t->tmdb_id)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (r = lo; r < queue->count && refs[r].tmdb_id == t->tmdb_id; r++) {
+			const struct arr_queue_item *q = &queue->items[refs[r].k];
 			struct sighting *s = &t->seen;
 			int d;
 			bool known = false;
 
-			if (q->tmdb_id != t->tmdb_id)
-				continue;
 			s->arr_records++;
 			s->size += q->size;
 			s->sizeleft += q->sizeleft;
@@ -526,11 +566,13 @@ progress_take_queue(struct progress *p, const struct arr_queue *queue, enum seer
 				          sizeof(s->status_messages));
 			for (d = 0; d < s->download_id_count; d++)
 				known |= strcasecmp(s->download_ids[d], q->download_id) == 0;
-			if (!known && q->download_id && q->download_id[0] && s->download_id_count < 4)
+			if (!known && q->download_id && q->download_id[0] &&
+			    s->download_id_count < 4)
 				strlcpy_u(s->download_ids[s->download_id_count++], q->download_id,
 				          sizeof(s->download_ids[0]));
 		}
 	}
+	free(refs);
 }
 
 static void
@@ -585,14 +627,15 @@ progress_cycle_now(struct progress *p)
 
 	if (p->waiting > 0 || p->count == 0)
 		return;
+	/* The arr part is reset when its queue answers (progress_take_queue). */
 	for (i = 0; i < p->count; i++)
-		memset(&p->items[i]->seen, 0, sizeof(p->items[i]->seen));
+		memset(&p->items[i]->seen, 0, offsetof(struct sighting, arr_records));
 	p->seerr_failed = p->downloader_failed = false;
 	p->downloader_error[0] = '\0';
 	/* Count every call first: an answer may not complete the cycle
 	 * before all of them are out. */
-	p->waiting = 1 + (p->svc.radarr != NULL) + (p->svc.sonarr != NULL) +
-	             (p->svc.qbittorrent != NULL);
+	p->waiting =
+	    1 + (p->svc.radarr != NULL) + (p->svc.sonarr != NULL) + (p->svc.qbittorrent != NULL);
 	p->last_calls = p->waiting;
 	p->seerr_call = seerr_list_requests(p->svc.seerr, 0, SEERR_FILTER_ALL, 0, 100, 0,
 	                                    progress_seerr_done, p);
@@ -761,16 +804,25 @@ progress_render(struct progress *p, struct tracked *t, enum progress_state *stat
 			st = PROGRESS_FAILED;
 		else if (s->request_status == SEERR_REQ_PENDING)
 			st = PROGRESS_WAITING_APPROVAL;
-		else if (s->media_status == SEERR_MEDIA_AVAILABLE)
-			st = PROGRESS_READY;
+		else if (s->media_status == SEERR_MEDIA_AVAILABLE ||
+		         s->request_status == SEERR_REQ_COMPLETED)
+			st = PROGRESS_READY; /* Seerr marks a request completed once available */
+		else if (s->arr_records == 0 && (t->state == PROGRESS_IMPORTING ||
+		                                 (t->state == PROGRESS_DOWNLOADING &&
+		                                  t->step * PROGRESS_STEP_PERCENT >= 100)))
+			/* Imported: the queue record is gone before Seerr's next
+			 * availability sync (minutes) says so; it is not searching. */
+			st = PROGRESS_IMPORTING;
 		else if (s->arr_records == 0)
 			st = PROGRESS_SEARCHING;
 	}
 	if (st != PROGRESS_READY && st != PROGRESS_DECLINED && st != PROGRESS_FAILED &&
 	    s->arr_records > 0) {
-		if (s->arr_state == ARR_TRACKED_IMPORTING || s->arr_state == ARR_TRACKED_IMPORT_PENDING)
+		if (s->arr_state == ARR_TRACKED_IMPORTING ||
+		    s->arr_state == ARR_TRACKED_IMPORT_PENDING)
 			st = PROGRESS_IMPORTING;
-		else if (s->arr_state == ARR_TRACKED_FAILED || s->arr_state == ARR_TRACKED_FAILED_PENDING)
+		else if (s->arr_state == ARR_TRACKED_FAILED ||
+		         s->arr_state == ARR_TRACKED_FAILED_PENDING)
 			st = PROGRESS_FAILED;
 		else
 			st = PROGRESS_DOWNLOADING;
@@ -781,9 +833,9 @@ progress_render(struct progress *p, struct tracked *t, enum progress_state *stat
 	buf_printf(b, "%s: ", t->label);
 	if (st == PROGRESS_DOWNLOADING || st == PROGRESS_STALLED) {
 		int pct = v.have_torrent ? (int)(v.progress * 100.0)
-		          : s->size > 0  ? (int)((double)(s->size - s->sizeleft) * 100.0 /
-		                                 (double)s->size)
-		                         : 0;
+		          : s->size > 0
+		              ? (int)((double)(s->size - s->sizeleft) * 100.0 / (double)s->size)
+		              : 0;
 
 		if (pct > 100)
 			pct = 100;
@@ -875,8 +927,8 @@ progress_show(struct progress *p, struct tracked *t, enum progress_state state, 
 {
 	uint64_t now = loop_now_ms(p->loop);
 	bool changed_state = state != t->state;
-	bool final = state == PROGRESS_READY || state == PROGRESS_DECLINED ||
-	             state == PROGRESS_FAILED;
+	bool final =
+	    state == PROGRESS_READY || state == PROGRESS_DECLINED || state == PROGRESS_FAILED;
 	bool can_edit = p->host.can_edit(p->host.arg, t->who.network);
 	int step = percent >= 0 ? percent / PROGRESS_STEP_PERCENT : -1;
 
@@ -908,24 +960,26 @@ progress_show(struct progress *p, struct tracked *t, enum progress_state state, 
 	strlcpy_u(t->text, text, sizeof(t->text));
 	if (final)
 		t->done = true;
-	/* Saved before the "ready" message goes out: after a crash the person
-	 * may miss that line, but is never told twice. */
 	tracked_save(t);
+	/* Told once the cycle's transaction is committed (progress_cycle_finish). */
 	if (state == PROGRESS_READY)
-		progress_announce(p, t, "is ready to watch.");
+		t->announce = "is ready to watch.";
 	else if (state == PROGRESS_DECLINED && changed_state)
-		progress_announce(p, t, "was declined by an admin.");
+		t->announce = "was declined by an admin.";
 	else if (state == PROGRESS_FAILED && changed_state)
-		progress_announce(p, t, "could not be fetched; an admin has been told in Overseerr.");
+		t->announce = "could not be fetched; an admin has been told in Overseerr.";
 }
 
 static void
 progress_cycle_finish(struct progress *p)
 {
-	bool busy = false;
+	bool busy = false, in_tx;
 	size_t i;
 
-	for (i = 0; i < p->count;) {
+	/* One transaction for the whole cycle: one disk sync per cycle, not
+	 * one per title (synchronous=FULL makes each commit an fdatasync). */
+	in_tx = p->store != NULL && store_begin(p->store) == 0;
+	for (i = 0; i < p->count; i++) {
 		struct tracked *t = p->items[i];
 		enum progress_state state;
 		struct buf b;
@@ -937,6 +991,18 @@ progress_cycle_finish(struct progress *p)
 		buf_free(&b);
 		busy |= t->state == PROGRESS_DOWNLOADING || t->state == PROGRESS_IMPORTING ||
 		        t->state == PROGRESS_STALLED;
+	}
+	if (in_tx && store_commit(p->store) == -1)
+		log_warnx("store: cannot save progress: %s", store_errmsg(p->store));
+	/* Saved before "ready" goes out: after a crash the person may miss
+	 * that line, but is never told twice. */
+	for (i = 0; i < p->count;) {
+		struct tracked *t = p->items[i];
+
+		if (t->announce) {
+			progress_announce(p, t, t->announce);
+			t->announce = NULL;
+		}
 		if (t->done && !t->sending) {
 			progress_remove(p, t);
 			tracked_free(t);
