@@ -19,9 +19,11 @@
 #include "core/httpd.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/paths.h"
 #include "core/util.h"
 #include "gateway/gateway.h"
 #include "nlu/intent.h"
+#include "nlu/llm.h"
 #include "services/qbittorrent.h"
 #include "services/radarr.h"
 #include "services/seerr.h"
@@ -58,6 +60,9 @@ struct bot {
 	struct progress *progress;
 	struct httpd *httpd;
 	struct webhook *webhook;
+	struct llm *llm;
+	struct history *history;
+	size_t history_count;
 	struct gateway **gateways;
 	bool *ended;
 	size_t gateway_count;
@@ -82,8 +87,20 @@ struct turn {
 	char *display_name;
 	char *sender;
 	bool direct;
+	bool stranger;
 	int refs;
 	struct turn *next; /* in bot->turns while alive */
+};
+
+/* The last few things a person said in a conversation, for the LLM. */
+#define HISTORY_TURNS         4
+#define HISTORY_CONVERSATIONS 64
+
+struct history {
+	char *key; /* network, room and sender */
+	char *texts[HISTORY_TURNS];
+	int count;
+	struct history *next;
 };
 
 /* A message that waits for the conversation's previous one to be answered,
@@ -300,8 +317,7 @@ bot_say_done(void *arg, int status, const char *msg_id, const char *error)
 
 /* Speaks in a conversation outside any turn (a request settled later). */
 static int
-bot_say(void *arg, const char *network, const char *room, const char *reply_to,
-        const char *text)
+bot_say(void *arg, const char *network, const char *room, const char *reply_to, const char *text)
 {
 	struct bot *bot = arg;
 	struct gateway *gw = bot_gateway(bot, network);
@@ -393,6 +409,51 @@ bot_progress_can_edit(void *arg, const char *network)
 	return gw && (gateway_caps(gw) & GATEWAY_CAN_EDIT);
 }
 
+/* Discord ids people set in their own Seerr settings count as theirs. */
+struct discord_lookup {
+	struct bot *bot;
+	char *person;
+};
+
+static void
+bot_discord_id_done(void *arg, const struct service_result *res, const char *id)
+{
+	struct discord_lookup *d = arg;
+
+	if (res->error == SERVICE_OK && id[0] != '\0') {
+		people_add_identity(d->bot->people, d->person, "discord", id);
+		log_info("people: %s is Discord user %s (from their Seerr settings)", d->person,
+		         id);
+	} else if (res->error != SERVICE_OK) {
+		log_warnx("people: cannot read %s's Discord id from Seerr: %s", d->person,
+		          res->message);
+	}
+	free(d->person);
+	free(d);
+}
+
+static void
+bot_learn_discord_ids(struct bot *bot)
+{
+	size_t i;
+
+	if (bot->seerr == NULL || bot_gateway(bot, "discord") == NULL)
+		return;
+	for (i = 0; i < config_person_count(bot->cfg); i++) {
+		const char *name = config_person_name(bot->cfg, i);
+		const struct person *p = people_by_name(bot->people, name);
+		struct discord_lookup *d;
+
+		if (p == NULL || p->seerr_user <= 0 ||
+		    people_has_identity(bot->people, name, "discord"))
+			continue;
+		d = xcalloc(1, sizeof(*d));
+		d->bot = bot;
+		d->person = xstrdup(name);
+		seerr_user_discord_id(bot->seerr, p->seerr_user, bot_discord_id_done, d);
+	}
+}
+
 /* Seerr pushed news: look now instead of at the next poll. */
 static void
 bot_webhook_notice(const struct webhook_notice *n, void *arg)
@@ -452,6 +513,70 @@ bot_request_made(void *arg, const struct request_made *m)
 		log_warnx("cannot follow %s: the store is not writable", m->label);
 }
 
+/* Titles for a network's autocomplete (Discord's /request title), looked
+ * up as the API key's owner: nothing is requested, only searched. */
+struct bot_suggest {
+	struct seerr_call *call;
+	gateway_suggest_cb *done;
+	void *arg;
+};
+
+#define BOT_SUGGEST_MAX 25
+
+static void
+bot_suggest_found(void *arg, const struct service_result *res, const struct seerr_title *items,
+                  size_t count, int total_pages)
+{
+	struct bot_suggest *s = arg;
+	char words[BOT_SUGGEST_MAX][SEERR_TITLE_MAX + 16];
+	const char *titles[BOT_SUGGEST_MAX];
+	size_t i, n = 0;
+
+	(void)total_pages;
+	for (i = 0; res->error == SERVICE_OK && i < count && n < BOT_SUGGEST_MAX; i++) {
+		if (items[i].year > 0)
+			snprintf(words[n], sizeof(words[n]), "%s (%d)", items[i].title,
+			         items[i].year);
+		else
+			snprintf(words[n], sizeof(words[n]), "%s", items[i].title);
+		titles[n] = words[n];
+		n++;
+	}
+	s->done(s->arg, titles, n);
+	free(s);
+}
+
+static void *
+bot_suggest(struct gateway *gw, const char *prefix, gateway_suggest_cb *done, void *done_arg,
+            void *arg)
+{
+	struct bot *bot = arg;
+	struct bot_suggest *s;
+
+	(void)gw;
+	if (bot->seerr == NULL || prefix == NULL || strlen(prefix) < 2)
+		return NULL;
+	s = xcalloc(1, sizeof(*s));
+	s->done = done;
+	s->arg = done_arg;
+	s->call = seerr_search(bot->seerr, 0, prefix, 1, bot_suggest_found, s);
+	if (s->call == NULL) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void
+bot_suggest_cancel(void *handle, void *arg)
+{
+	struct bot_suggest *s = handle;
+
+	(void)arg;
+	seerr_cancel(s->call);
+	free(s);
+}
+
 /* What a stranger may do under unknown_users = read-only: look, not act. */
 static bool
 bot_read_only_kind(enum intent_kind kind)
@@ -477,6 +602,67 @@ bot_identify(struct bot *bot, const struct chat_msg *msg, bool *stranger)
 	if (p == NULL && bot->unknown != UNKNOWN_REFUSE)
 		p = bot->default_person;
 	return p;
+}
+
+static char *
+bot_history_key(const struct turn *t)
+{
+	return xasprintf("%s\x1f%s\x1f%s", gateway_name(t->gw), t->room,
+	                 t->sender ? t->sender : "");
+}
+
+static void
+history_free(struct history *h)
+{
+	int i;
+
+	for (i = 0; i < h->count; i++)
+		free(h->texts[i]);
+	free(h->key);
+	free(h);
+}
+
+/* The conversation's history (most recently used first), made when new;
+ * the least recently used is dropped past the cap. */
+static struct history *
+bot_history(struct bot *bot, const struct turn *t)
+{
+	char *key = bot_history_key(t);
+	struct history **pp, *h;
+
+	for (pp = &bot->history; *pp; pp = &(*pp)->next) {
+		if (strcmp((*pp)->key, key) == 0) {
+			h = *pp;
+			*pp = h->next;
+			h->next = bot->history;
+			bot->history = h;
+			free(key);
+			return h;
+		}
+	}
+	h = xcalloc(1, sizeof(*h));
+	h->key = key;
+	h->next = bot->history;
+	bot->history = h;
+	if (++bot->history_count > HISTORY_CONVERSATIONS) {
+		for (pp = &bot->history; (*pp)->next; pp = &(*pp)->next)
+			;
+		history_free(*pp);
+		*pp = NULL;
+		bot->history_count--;
+	}
+	return h;
+}
+
+static void
+history_add(struct history *h, const char *text)
+{
+	if (h->count == HISTORY_TURNS) {
+		free(h->texts[0]);
+		memmove(h->texts, h->texts + 1, (HISTORY_TURNS - 1) * sizeof(h->texts[0]));
+		h->count--;
+	}
+	h->texts[h->count++] = xstrdup(text);
 }
 
 static bool
@@ -555,12 +741,47 @@ bot_dequeue(struct loop *loop, loop_timer_id id, void *arg)
 	}
 }
 
+/* Checks what may be done with the intent, then runs its command. */
+static void
+bot_act(struct turn *t, const struct intent *in)
+{
+	struct bot *bot = t->bot;
+
+	log_info("%s: %s asked: %s (%s, rule %s)", gateway_name(t->gw), t->person->name,
+	         intent_kind_name(in->kind), intent_source_name(in->source),
+	         in->rule[0] ? in->rule : "none");
+	if (t->stranger && bot->unknown == UNKNOWN_READ_ONLY && !bot_read_only_kind(in->kind))
+		turn_reply(t, "Sorry, I don't know you yet, so I can only answer questions. Ask "
+		              "whoever runs the media server to add you to usher.");
+	else
+		commands_dispatch(t, in);
+}
+
+static void
+bot_llm_done(void *arg, enum llm_outcome outcome, const struct intent *in, const char *why)
+{
+	struct turn *t = arg;
+	struct intent unknown;
+
+	if (outcome == LLM_OK) {
+		bot_act(t, in);
+	} else {
+		if (outcome != LLM_REFUSED_RATE)
+			log_warnx("llm: no help for %s's message: %s", t->person->name,
+			          why ? why : "?");
+		intent_clear(&unknown);
+		bot_act(t, &unknown);
+	}
+	turn_release(t);
+}
+
 static void
 bot_on_message(struct gateway *gw, const struct chat_msg *msg, void *arg)
 {
 	struct bot *bot = arg;
 	struct turn *t;
 	struct intent in;
+	struct history *history;
 	bool stranger;
 
 	if (!msg->direct && !msg->addressed)
@@ -591,15 +812,22 @@ bot_on_message(struct gateway *gw, const struct chat_msg *msg, void *arg)
 		turn_release(t);
 		return;
 	}
+	t->stranger = stranger;
 	nlu_understand(bot->nlu, t->text, &in);
-	log_info("%s: %s asked: %s (%s, rule %s)", gateway_name(gw), t->person->name,
-	         intent_kind_name(in.kind), intent_source_name(in.source),
-	         in.rule[0] ? in.rule : "none");
-	if (stranger && bot->unknown == UNKNOWN_READ_ONLY && !bot_read_only_kind(in.kind))
-		turn_reply(t, "Sorry, I don't know you yet, so I can only answer questions. Ask "
-		              "whoever runs the media server to add you to usher.");
-	else
-		commands_dispatch(t, &in);
+	history = bot_history(bot, t);
+	/* Only what no grammar rule placed goes to the LLM; its answer is
+	 * checked exactly like the grammar's (bot_act). */
+	if (in.source == SOURCE_NONE && bot->llm) {
+		turn_hold(t);
+		llm_understand(bot->llm, t->person->name, t->text,
+		               (const char *const *)history->texts, (size_t)history->count,
+		               bot_llm_done, t);
+		history_add(history, t->text);
+		turn_release(t);
+		return;
+	}
+	history_add(history, t->text);
+	bot_act(t, &in);
 	turn_release(t);
 }
 
@@ -636,8 +864,12 @@ bot_new_with_networks(struct loop *loop, const struct config *cfg, struct store 
                       size_t errlen)
 {
 	struct bot *bot = xcalloc(1, sizeof(*bot));
-	struct gateway_host host = {
-	    .on_message = bot_on_message, .on_end = bot_on_end, .arg = bot, .store = store};
+	struct gateway_host host = {.on_message = bot_on_message,
+	                            .on_end = bot_on_end,
+	                            .suggest = bot_suggest,
+	                            .suggest_cancel = bot_suggest_cancel,
+	                            .arg = bot,
+	                            .store = store};
 	const char *policy = config_get(cfg, "usher", "unknown_users");
 	const char *fallback = config_get(cfg, "usher", "default_person");
 	size_t i;
@@ -669,6 +901,17 @@ bot_new_with_networks(struct loop *loop, const struct config *cfg, struct store 
 		return NULL;
 	}
 	bot->http = http_new(loop);
+	if (llm_configured(cfg)) {
+		const char *prompts = config_get(cfg, "usher", "prompts");
+		char *dir = prompts && *prompts ? xstrdup(prompts) : paths_data("prompts");
+
+		bot->llm = llm_new(loop, bot->http, cfg, dir, err, errlen);
+		free(dir);
+		if (bot->llm == NULL) {
+			bot_free(bot);
+			return NULL;
+		}
+	}
 	bot->seerr = seerr_new(bot->http, cfg);
 	bot->radarr = radarr_new(bot->http, cfg);
 	bot->sonarr = sonarr_new(bot->http, cfg);
@@ -688,10 +931,9 @@ bot_new_with_networks(struct loop *loop, const struct config *cfg, struct store 
 		};
 
 		bot->requests = requests_new(loop, store, bot->seerr, bot_say, bot);
-		bot->progress =
-		    progress_new(loop, store, &svc, &ph,
-		                 config_get_int(cfg, "progress", "interval_s") * 1000,
-		                 config_get_int(cfg, "progress", "edit_every_s") * 1000);
+		bot->progress = progress_new(
+		    loop, store, &svc, &ph, config_get_int(cfg, "progress", "interval_s") * 1000,
+		    config_get_int(cfg, "progress", "edit_every_s") * 1000);
 		requests_on_made(bot->requests, bot_request_made, bot);
 	}
 	for (i = 0; i < network_count; i++) {
@@ -733,13 +975,18 @@ bot_start(struct bot *bot, char *err, size_t errlen)
 		requests_resume(bot->requests);
 	if (bot->progress)
 		progress_resume(bot->progress);
+	bot_learn_discord_ids(bot);
 	return 0;
 }
 
 void
 bot_reload(struct bot *bot)
 {
+	char err[512];
+
 	nlu_reload(bot->nlu);
+	if (bot->llm && llm_reload(bot->llm, err, sizeof(err)) == -1)
+		log_warnx("prompts not reloaded, the old ones stay in force: %s", err);
 }
 
 struct gateway *
@@ -774,6 +1021,13 @@ bot_free(struct bot *bot)
 	}
 	httpd_free(bot->httpd);
 	webhook_free(bot->webhook);
+	llm_free(bot->llm);
+	while (bot->history) {
+		struct history *h = bot->history;
+
+		bot->history = h->next;
+		history_free(h);
+	}
 	progress_free(bot->progress);
 	requests_free(bot->requests);
 	qbittorrent_free(bot->qbittorrent);

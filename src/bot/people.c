@@ -131,3 +131,32 @@ people_find(const struct people *p, const char *network, const char *sender)
 	}
 	return NULL;
 }
+
+void
+people_add_identity(struct people *p, const char *name, const char *network, const char *id)
+{
+	const struct person *who = people_by_name(p, name);
+	size_t n;
+
+	if (who == NULL || id == NULL || *id == '\0' || people_find(p, network, id) != NULL)
+		return;
+	for (n = 0; n < PEOPLE_NETWORKS; n++) {
+		if (strcmp(people_networks[n], network) == 0) {
+			people_add_identities(p, (size_t)(who - p->persons), people_networks[n], id);
+			return;
+		}
+	}
+}
+
+bool
+people_has_identity(const struct people *p, const char *name, const char *network)
+{
+	const struct person *who = people_by_name(p, name);
+	size_t i;
+
+	for (i = 0; who && i < p->id_count; i++)
+		if (p->ids[i].person == (size_t)(who - p->persons) &&
+		    strcmp(p->ids[i].network, network) == 0)
+			return true;
+	return false;
+}

@@ -9,6 +9,7 @@
 #ifndef USHER_PEOPLE_H
 #define USHER_PEOPLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct config;
@@ -37,5 +38,11 @@ size_t people_count(const struct people *people);
 const struct person *people_find(const struct people *people, const char *network,
                                  const char *sender);
 const struct person *people_by_name(const struct people *people, const char *name);
+/* Adds an identity learnt at run time (a Discord id from the person's
+ * Seerr settings); ignored when another person already has it. */
+void people_add_identity(struct people *people, const char *name, const char *network,
+                         const char *id);
+/* True when the person has an identity on `network` in the config. */
+bool people_has_identity(const struct people *people, const char *name, const char *network);
 
 #endif

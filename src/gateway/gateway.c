@@ -92,6 +92,21 @@ gateway_deliver_end(struct gateway *gw)
 		gw->host.on_end(gw, gw->host.arg);
 }
 
+void *
+gateway_suggest(struct gateway *gw, const char *prefix, gateway_suggest_cb *done, void *done_arg)
+{
+	if (gw->host.suggest == NULL)
+		return NULL;
+	return gw->host.suggest(gw, prefix, done, done_arg, gw->host.arg);
+}
+
+void
+gateway_suggest_cancel(struct gateway *gw, void *handle)
+{
+	if (handle && gw->host.suggest_cancel)
+		gw->host.suggest_cancel(handle, gw->host.arg);
+}
+
 int
 gateway_start(struct gateway *gw)
 {

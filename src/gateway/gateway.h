@@ -55,11 +55,21 @@ enum gateway_caps {
  * message where the network has ids; -1: not delivered, `error` says why. */
 typedef void gateway_done_cb(void *arg, int status, const char *msg_id, const char *error);
 
+/* Titles for a network's autocomplete ("Dune (2021)"), borrowed for the call. */
+typedef void gateway_suggest_cb(void *arg, const char *const *titles, size_t n);
+
 /* What the gateway calls on the bot. Callbacks run on the loop. */
 struct gateway_host {
 	void (*on_message)(struct gateway *gw, const struct chat_msg *msg, void *arg);
 	/* The network will send no more messages (console at end of input). */
 	void (*on_end)(struct gateway *gw, void *arg);
+	/* Optional: looks up titles starting with `prefix` (Discord's
+	 * autocomplete). Returns a handle for suggest_cancel, or NULL when it
+	 * cannot (then `done` never runs); `done` runs once, later, never from
+	 * inside the call, unless the gateway cancels first. */
+	void *(*suggest)(struct gateway *gw, const char *prefix, gateway_suggest_cb *done,
+	                 void *done_arg, void *arg);
+	void (*suggest_cancel)(void *handle, void *arg);
 	void *arg;
 	/* Where a network keeps its cursors (Matrix next_batch); borrowed,
 	 * may be NULL (tests), then nothing survives a restart. */
@@ -100,6 +110,11 @@ void gateway_set_impl(struct gateway *gw, void *impl);
 /* For the network's file: hands a message or the end to the bot. */
 void gateway_deliver(struct gateway *gw, const struct chat_msg *msg);
 void gateway_deliver_end(struct gateway *gw);
+/* The host's suggest hook (see struct gateway_host); NULL when it has none. */
+void *gateway_suggest(struct gateway *gw, const char *prefix, gateway_suggest_cb *done,
+                      void *done_arg);
+/* Cancels a suggestion still pending: its `done` will not run. */
+void gateway_suggest_cancel(struct gateway *gw, void *handle);
 
 int gateway_start(struct gateway *gw);
 void gateway_stop(struct gateway *gw);

@@ -19,6 +19,7 @@
 
 enum step {
 	STEP_STATUS,
+	STEP_DISCORD,
 	STEP_SEARCH,
 	STEP_DETAILS,
 	STEP_CREATE,
@@ -270,6 +271,21 @@ done_status(struct seerr_call *c, const struct http_response *resp)
 	json_decref(v);
 }
 
+/* The same shape as the status: one string out of an object. */
+static void
+done_discord(struct seerr_call *c, const struct http_response *resp)
+{
+	seerr_status_cb *cb = c->cb.status;
+	void *arg = c->arg;
+	struct service_result res;
+	json_t *v = object_body(&res, resp, c->as_user);
+	const char *id = v ? seerr_json_str(v, "discordId") : NULL;
+
+	call_end(c);
+	cb(arg, &res, id ? id : "");
+	json_decref(v);
+}
+
 /* A page of search or recommendation results. `hint` is the kind for
  * results without a mediaType (recommendations of a film are films). */
 static void
@@ -506,6 +522,9 @@ on_http(const struct http_response *resp, void *arg)
 	case STEP_STATUS:
 		done_status(c, resp);
 		break;
+	case STEP_DISCORD:
+		done_discord(c, resp);
+		break;
 	case STEP_SEARCH:
 		done_results(c, resp, false, SEERR_MOVIE);
 		break;
@@ -545,6 +564,16 @@ seerr_status(struct seerr *s, seerr_status_cb *cb, void *arg)
 
 	c->cb.status = cb;
 	call_start(c, "GET", NULL, "/api/v1/status");
+	return c;
+}
+
+struct seerr_call *
+seerr_user_discord_id(struct seerr *s, long user_id, seerr_status_cb *cb, void *arg)
+{
+	struct seerr_call *c = call_new(s, STEP_DISCORD, 0, SEERR_MOVIE, user_id, arg);
+
+	c->cb.status = cb;
+	call_start(c, "GET", NULL, "/api/v1/user/%ld/settings/notifications", user_id);
 	return c;
 }
 

@@ -2,7 +2,7 @@
  * seerr: the Overseerr / Jellyseerr / Seerr client (they share the API).
  *
  * Turns the JSON of /api/v1 into the small value structs below; nothing
- * outside this file sees json_t. Every call is asynchronous on the core's
+ * outside the client's two files (seerr.c, seerr_json.c) sees json_t. Every call is asynchronous on the core's
  * http client, returns a handle that seerr_cancel() cancels, and calls back
  * exactly once (never from inside the call that started it, never after
  * cancel or seerr_free). Calls made "as" a person send X-Api-User with the
@@ -104,6 +104,12 @@ void seerr_cancel(struct seerr_call *call);
 
 typedef void seerr_status_cb(void *arg, const struct service_result *res, const char *version);
 struct seerr_call *seerr_status(struct seerr *s, seerr_status_cb *cb, void *arg);
+
+/* The Discord user id a Seerr user set in their own notification settings
+ * ("" when none), as the API key's owner (needs MANAGE_USERS). The string
+ * is passed where seerr_status passes the version. */
+struct seerr_call *seerr_user_discord_id(struct seerr *s, long user_id, seerr_status_cb *cb,
+                                         void *arg);
 
 /* Search: films and shows only (people and collections dropped), in the
  * server's order. `page` from 1. */
