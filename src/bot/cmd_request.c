@@ -11,10 +11,12 @@
 
 #include "bot/dialogue.h"
 #include "bot/people.h"
+#include "bot/progress.h"
 #include "bot/handlers.h"
 #include "bot/requests.h"
 #include "bot/turn.h"
 #include "core/buf.h"
+#include "core/log.h"
 #include "core/util.h"
 #include "nlu/intent.h"
 
@@ -204,6 +206,28 @@ tv_details_done(void *arg, const struct service_result *res, const struct seerr_
 	lookup_done(lk);
 }
 
+/* "I'll keep you posted" holds for a request somebody else made too: the
+ * person becomes a follower and hears when it is ready. */
+static void
+follow_existing(struct turn *t, const struct dialogue_choice *c, long request_id,
+                const char *label)
+{
+	struct progress_item it;
+
+	if (turn_progress(t) == NULL)
+		return;
+	memset(&it, 0, sizeof(it));
+	it.seerr_request_id = request_id;
+	it.kind = c->kind;
+	it.tmdb_id = c->tmdb_id;
+	it.label = label;
+	it.network = turn_network(t);
+	it.room = turn_room(t);
+	it.person = turn_person(t)->name;
+	if (progress_track(turn_progress(t), &it) == -1)
+		log_warnx("cannot follow %s for %s: the store is not writable", label, it.person);
+}
+
 /* Somebody already asked for it: say who and how far it is. */
 static void
 existing_done(void *arg, const struct service_result *res, const struct seerr_request *items,
@@ -221,6 +245,7 @@ existing_done(void *arg, const struct service_result *res, const struct seerr_re
 		if (q->tmdb_id != lk->st.chosen.tmdb_id || q->kind != lk->st.chosen.kind ||
 		    q->status == SEERR_REQ_DECLINED || q->is_4k != lk->st.want_4k)
 			continue;
+		follow_existing(lk->t, &lk->st.chosen, q->id, label);
 		turn_replyf(lk->t, "%s was already requested by %s and is %s. I'll keep you posted.",
 		            label, q->requested_by[0] ? q->requested_by : "someone",
 		            q->status == SEERR_REQ_PENDING
@@ -229,6 +254,7 @@ existing_done(void *arg, const struct service_result *res, const struct seerr_re
 		lookup_done(lk);
 		return;
 	}
+	follow_existing(lk->t, &lk->st.chosen, 0, label);
 	turn_replyf(lk->t, "%s is already on its way (%s). I'll keep you posted.", label,
 	            seerr_media_status_words(lk->st.chosen.status));
 	lookup_done(lk);

@@ -637,8 +637,7 @@ progress_cycle_now(struct progress *p)
 	p->waiting =
 	    1 + (p->svc.radarr != NULL) + (p->svc.sonarr != NULL) + (p->svc.qbittorrent != NULL);
 	p->last_calls = p->waiting;
-	p->seerr_call = seerr_list_requests(p->svc.seerr, 0, SEERR_FILTER_ALL, 0, 100, 0,
-	                                    progress_seerr_done, p);
+	p->seerr_call = seerr_list_recently_changed(p->svc.seerr, 100, progress_seerr_done, p);
 	if (p->svc.radarr)
 		p->radarr_call = radarr_queue(p->svc.radarr, progress_radarr_done, p);
 	if (p->svc.sonarr)

@@ -686,6 +686,18 @@ seerr_list_requests(struct seerr *s, long as_user, enum seerr_request_filter fil
 	return c;
 }
 
+struct seerr_call *
+seerr_list_recently_changed(struct seerr *s, int take, seerr_requests_cb *cb, void *arg)
+{
+	struct seerr_call *c = call_new(s, STEP_LIST, 0, SEERR_MOVIE, 0, arg);
+
+	c->cb.requests = cb;
+	take = take <= 0 ? 10 : take > TAKE_MAX ? TAKE_MAX : take;
+	call_start(c, "GET", NULL, "/api/v1/request?take=%d&skip=0&filter=all&sort=modified",
+	           take);
+	return c;
+}
+
 static struct seerr_call *
 request_call(struct seerr *s, enum step step, long as_user, long request_id, const char *method,
              const char *action, seerr_request_cb *cb, void *arg)

@@ -166,6 +166,12 @@ struct seerr_call *seerr_list_requests(struct seerr *s, long as_user,
                                        enum seerr_request_filter filter, long requested_by,
                                        int take, int skip, seerr_requests_cb *cb, void *arg);
 
+/* Everyone's requests, most recently changed first (as the API key's
+ * owner): what progress needs to see every status change, however old
+ * the request. */
+struct seerr_call *seerr_list_recently_changed(struct seerr *s, int take, seerr_requests_cb *cb,
+                                              void *arg);
+
 /* One request (GET /request/{id}); and the admin actions on it. */
 typedef void seerr_request_cb(void *arg, const struct service_result *res,
                               const struct seerr_request *req);
