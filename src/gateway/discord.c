@@ -8,11 +8,9 @@
  * codes that must not be retried. The session id, resume URL and sequence
  * are kept in the store so a restart resumes instead of re-identifying.
  *
- * REST: every request goes through a per-route queue (one call in flight
- * per route) that honours X-RateLimit-Remaining/Reset-After and 429
- * retry_after, so a reply is posted exactly once even when rate limited.
- *
- * Slash commands and components are not handled here yet.
+ * Sending goes through discord_rest.c's rate-limited queue; replies to a
+ * slash command or a button go through the interaction's token instead
+ * (discord_interactions.c) while it lives.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,76 +25,16 @@
 #include "core/store.h"
 #include "core/util.h"
 #include "core/ws.h"
+#include "gateway/discord_impl.h"
 #include "gateway/gateway.h"
 
 /* GUILDS | GUILD_MESSAGES | DIRECT_MESSAGES: no privileged intent. */
 #define DISCORD_INTENTS        ((1 << 0) | (1 << 9) | (1 << 12))
 #define DISCORD_MAX_MESSAGE    (8 * 1024 * 1024)
-#define DISCORD_CONTENT_MAX    2000
 #define DISCORD_BACKOFF_MIN_MS 1000
 #define DISCORD_BACKOFF_MAX_MS 60000
-#define DISCORD_MAX_ATTEMPTS   5
-
-struct discord_route;
-
-/* One REST call waiting for its route, in flight, or waiting to retry. */
-struct discord_req {
-	struct discord *d;
-	struct discord_route *route;
-	char *method;
-	char *url;
-	json_t *body;
-	char *known_id; /* reported on success when the answer has no id (edits) */
-	gateway_done_cb *done;
-	void *arg;
-	int attempts;
-	struct discord_req *next;
-};
-
-/* A rate-limit route: calls on it go one at a time, in order. */
-struct discord_route {
-	char *key;
-	struct discord_req *head;
-	struct discord_req *tail;
-	struct http_call *call; /* the head's call in flight */
-	uint64_t blocked_until; /* loop ms */
-	loop_timer_id timer;
-	struct discord_route *next;
-};
-
-struct discord {
-	struct gateway *gw;
-	struct loop *loop;
-	struct store *store;
-	struct http *http;
-	char *api_url;
-	char *auth; /* "Authorization: Bot ..." */
-	char *token;
-
-	char *gateway_url;
-	char *resume_url;
-	char *session_id;
-	long seq; /* -1: none yet */
-	char *self_id;
-
-	struct ws *ws;
-	struct http_call *gw_call;
-	bool running;
-	bool fatal;
-	bool identified;
-	uint64_t hb_interval;
-	bool acked;
-	loop_timer_id hb_timer;
-	loop_timer_id connect_timer;
-	bool connect_resume;
-	uint64_t backoff_ms;
-	uint64_t global_until;
-
-	struct discord_route *routes;
-};
 
 static void discord_get_gateway(struct discord *d);
-static void discord_route_pump(struct discord *d, struct discord_route *r);
 
 /* --- session state --- */
 
@@ -292,6 +230,13 @@ discord_on_ready(struct discord *d, json_t *data)
 	discord_save(d, "discord.session_id", sid);
 	discord_save(d, "discord.resume_url", rurl);
 	discord_save(d, "discord.self_id", uid);
+	if (d->app_id == NULL) {
+		const char *app =
+		    json_string_value(json_object_get(json_object_get(data, "application"), "id"));
+
+		if (discord_id_ok(app))
+			d->app_id = xstrdup(app);
+	}
 	log_info("discord: connected as user %s", uid);
 }
 
@@ -336,6 +281,7 @@ discord_on_message_create(struct discord *d, json_t *m)
 		return;
 	if (json_is_true(json_object_get(author, "bot")) || strcmp(author_id, d->self_id) == 0)
 		return;
+	discord_channel_moved_on(d, channel);
 	json_array_foreach(json_object_get(m, "mentions"), i, mention)
 	{
 		const char *mid = json_string_value(json_object_get(mention, "id"));
@@ -378,6 +324,8 @@ discord_on_dispatch(struct discord *d, const char *type, json_t *data)
 		log_info("discord: session resumed");
 	} else if (strcmp(type, "MESSAGE_CREATE") == 0) {
 		discord_on_message_create(d, data);
+	} else if (strcmp(type, "INTERACTION_CREATE") == 0) {
+		discord_on_interaction(d, data);
 	}
 }
 
@@ -557,227 +505,7 @@ discord_get_gateway(struct discord *d)
 	free(url);
 }
 
-/* --- REST with per-route rate limits --- */
-
-static void
-discord_req_free(struct discord_req *q)
-{
-	free(q->method);
-	free(q->url);
-	free(q->known_id);
-	json_decref(q->body);
-	free(q);
-}
-
-static void
-discord_route_fire(struct loop *loop, loop_timer_id id, void *arg)
-{
-	struct discord_route *r = arg;
-	struct discord *d = r->head ? r->head->d : NULL;
-
-	(void)loop;
-	(void)id;
-	r->timer = 0;
-	if (d)
-		discord_route_pump(d, r);
-}
-
-static double
-discord_header_seconds(const struct http_response *resp, const char *name)
-{
-	const char *v = http_response_header(resp, name);
-
-	return v ? strtod(v, NULL) : -1;
-}
-
-static void
-discord_req_finish(struct discord_route *r, int status, const char *id, const char *error)
-{
-	struct discord_req *q = r->head;
-
-	r->head = q->next;
-	if (r->head == NULL)
-		r->tail = NULL;
-	if (q->done)
-		q->done(q->arg, status, id, error);
-	discord_req_free(q);
-}
-
-static void
-discord_rest_done(const struct http_response *resp, void *arg)
-{
-	struct discord_route *r = arg;
-	struct discord_req *q = r->head;
-	struct discord *d = q->d;
-	uint64_t now = loop_now_ms(d->loop);
-	double remaining = discord_header_seconds(resp, "X-RateLimit-Remaining");
-	double reset_after = discord_header_seconds(resp, "X-RateLimit-Reset-After");
-	char err[200];
-
-	r->call = NULL;
-	if (resp->result == HTTP_OK && remaining == 0 && reset_after > 0)
-		r->blocked_until = now + (uint64_t)(reset_after * 1000);
-	if (resp->result == HTTP_OK && resp->status == 429) {
-		json_t *j = http_response_json(resp, err, sizeof(err));
-		double retry = json_number_value(json_object_get(j, "retry_after"));
-		const char *global = http_response_header(resp, "X-RateLimit-Global");
-
-		if (retry <= 0)
-			retry = discord_header_seconds(resp, "Retry-After");
-		if (retry <= 0)
-			retry = 1;
-		if (retry > 600)
-			retry = 600;
-		log_warnx("discord: rate limited on %s; retrying in %.3f s", r->key, retry);
-		if (json_is_true(json_object_get(j, "global")) ||
-		    (global && strcmp(global, "true") == 0))
-			d->global_until = now + (uint64_t)(retry * 1000);
-		else
-			r->blocked_until = now + (uint64_t)(retry * 1000);
-		json_decref(j);
-		/* 429s count toward the invalid-request ban: do not retry forever. */
-		if (++q->attempts < DISCORD_MAX_ATTEMPTS) {
-			discord_route_pump(d, r);
-			return;
-		}
-	}
-	if (resp->result == HTTP_OK && resp->status >= 200 && resp->status < 300) {
-		json_t *j = http_response_json(resp, err, sizeof(err));
-		const char *id = json_string_value(json_object_get(j, "id"));
-
-		discord_req_finish(r, 0, id ? id : q->known_id, NULL);
-		json_decref(j);
-	} else {
-		if (resp->result == HTTP_OK)
-			snprintf(err, sizeof(err), "Discord answered HTTP %ld", resp->status);
-		else
-			snprintf(err, sizeof(err), "%s", resp->error ? resp->error : "no answer");
-		if (resp->status == 401)
-			log_error("discord: Discord rejected the bot token (HTTP 401)");
-		log_warnx("discord: %s %s failed: %s", q->method, r->key, err);
-		discord_req_finish(r, -1, NULL, err);
-	}
-	discord_route_pump(d, r);
-}
-
-static void
-discord_route_pump(struct discord *d, struct discord_route *r)
-{
-	struct discord_req *q = r->head;
-	uint64_t now = loop_now_ms(d->loop);
-	uint64_t until = r->blocked_until > d->global_until ? r->blocked_until : d->global_until;
-	const char *headers[] = {d->auth, "User-Agent: DiscordBot (https://github.com/usher, 0.1)",
-	                         NULL};
-
-	if (q == NULL || r->call || r->timer)
-		return;
-	if (until > now) {
-		r->timer = loop_add_timer(d->loop, until - now, discord_route_fire, r);
-		return;
-	}
-	r->call = http_start_json(d->http, q->method, q->url, headers, q->body, NULL,
-	                          discord_rest_done, r);
-}
-
-/* Rate limits are per route and per major parameter (the channel), so the
- * key keeps the channel id and drops message ids. */
-static struct discord_route *
-discord_route_get(struct discord *d, const char *key)
-{
-	struct discord_route *r;
-
-	for (r = d->routes; r; r = r->next)
-		if (strcmp(r->key, key) == 0)
-			return r;
-	r = xcalloc(1, sizeof(*r));
-	r->key = xstrdup(key);
-	r->next = d->routes;
-	d->routes = r;
-	return r;
-}
-
-static void
-discord_rest(struct discord *d, const char *method, const char *route_key, char *url, json_t *body,
-             const char *known_id, gateway_done_cb *done, void *arg)
-{
-	struct discord_req *q = xcalloc(1, sizeof(*q));
-	struct discord_route *r = discord_route_get(d, route_key);
-
-	q->d = d;
-	q->route = r;
-	q->method = xstrdup(method);
-	q->url = url;
-	q->body = body;
-	q->known_id = known_id ? xstrdup(known_id) : NULL;
-	q->done = done;
-	q->arg = arg;
-	if (r->tail)
-		r->tail->next = q;
-	else
-		r->head = q;
-	r->tail = q;
-	discord_route_pump(d, r);
-}
-
-/* Cuts at the content limit without splitting a UTF-8 sequence. */
-static json_t *
-discord_content(const char *text, const char *prefix)
-{
-	char *s = xasprintf("%s%s", prefix ? prefix : "", text ? text : "");
-	size_t chars = 0, i;
-	json_t *j;
-
-	for (i = 0; s[i]; i++) {
-		if (((unsigned char)s[i] & 0xC0) != 0x80 && ++chars > DISCORD_CONTENT_MAX) {
-			s[i] = '\0';
-			break;
-		}
-	}
-	j = json_string(s);
-	if (j == NULL) /* not UTF-8: never send what Discord would reject */
-		j = json_string("");
-	free(s);
-	return j;
-}
-
-static json_t *
-discord_message_body(const struct chat_out *out, bool edit)
-{
-	json_t *body = json_object();
-	json_t *allowed = json_pack("{s:[]}", "parse");
-	char *prefix = NULL;
-
-	if (out->mention) {
-		json_object_set_new(allowed, "users", json_pack("[s]", out->mention));
-		if (out->reply_to == NULL && !edit)
-			prefix = xasprintf("<@%s> ", out->mention);
-	}
-	json_object_set_new(allowed, "replied_user", json_boolean(out->mention != NULL));
-	json_object_set_new(body, "content", discord_content(out->text, prefix));
-	json_object_set_new(body, "allowed_mentions", allowed);
-	if (out->reply_to && !edit)
-		json_object_set_new(
-		    body, "message_reference",
-		    json_pack("{s:s, s:b}", "message_id", out->reply_to, "fail_if_not_exists", 0));
-	if (out->image_url)
-		json_object_set_new(body, "embeds",
-		                    json_pack("[{s:{s:s}}]", "image", "url", out->image_url));
-	free(prefix);
-	return body;
-}
-
-static bool
-discord_id_ok(const char *id)
-{
-	size_t i;
-
-	if (id == NULL || *id == '\0' || strlen(id) > 24)
-		return false;
-	for (i = 0; id[i]; i++)
-		if (id[i] < '0' || id[i] > '9')
-			return false;
-	return true;
-}
+/* --- sending --- */
 
 static int
 discord_send(struct gateway *gw, const char *room, const struct chat_out *out,
@@ -788,9 +516,12 @@ discord_send(struct gateway *gw, const char *room, const struct chat_out *out,
 
 	if (!discord_id_ok(room) || (out->mention && !discord_id_ok(out->mention)))
 		return -1;
+	if (discord_ix_send(d, room, out, done, arg))
+		return 0;
 	snprintf(key, sizeof(key), "POST /channels/%s/messages", room);
-	discord_rest(d, "POST", key, xasprintf("%s/channels/%s/messages", d->api_url, room),
-	             discord_message_body(out, false), NULL, done, arg);
+	discord_send_tracked(d, "POST", key, xasprintf("%s/channels/%s/messages", d->api_url, room),
+	                     discord_message_body(out, false, true), NULL, NULL, out->mention, NULL,
+	                     NULL, done, arg);
 	return 0;
 }
 
@@ -803,10 +534,13 @@ discord_edit(struct gateway *gw, const char *room, const char *msg_id, const str
 
 	if (!discord_id_ok(room) || !discord_id_ok(msg_id))
 		return -1;
+	if (discord_ix_edit(d, room, msg_id, out, done, arg))
+		return 0;
 	snprintf(key, sizeof(key), "PATCH /channels/%s/messages/:id", room);
-	discord_rest(d, "PATCH", key,
-	             xasprintf("%s/channels/%s/messages/%s", d->api_url, room, msg_id),
-	             discord_message_body(out, true), msg_id, done, arg);
+	discord_send_tracked(d, "PATCH", key,
+	                     xasprintf("%s/channels/%s/messages/%s", d->api_url, room, msg_id),
+	                     discord_message_body(out, true, false), msg_id, NULL, out->mention,
+	                     NULL, NULL, done, arg);
 	return 0;
 }
 
@@ -818,10 +552,16 @@ discord_init(struct gateway *gw, const struct config *cfg, char *err, size_t err
 	struct discord *d;
 	const char *token = config_get(cfg, "discord", "token");
 	const char *api = config_get(cfg, "discord", "api_url");
+	const char *app = config_get(cfg, "discord", "application_id");
+	const char *guild = config_get(cfg, "discord", "guild");
 	size_t n;
 
 	if (token == NULL || *token == '\0') {
 		snprintf(err, errlen, "[discord] needs token = the bot's token");
+		return -1;
+	}
+	if ((app && !discord_id_ok(app)) || (guild && !discord_id_ok(guild))) {
+		snprintf(err, errlen, "[discord] application_id and guild are numeric ids");
 		return -1;
 	}
 	d = xcalloc(1, sizeof(*d));
@@ -838,6 +578,10 @@ discord_init(struct gateway *gw, const struct config *cfg, char *err, size_t err
 	d->api_url = xasprintf("%.*s", (int)n, api ? api : "");
 	d->seq = -1;
 	d->backoff_ms = DISCORD_BACKOFF_MIN_MS;
+	d->app_id = app ? xstrdup(app) : NULL;
+	d->register_commands = app != NULL;
+	d->guild = guild ? xstrdup(guild) : NULL;
+	d->ix_ttl_ms = DISCORD_IX_TTL_MS;
 	gateway_set_impl(gw, d);
 	return 0;
 }
@@ -851,6 +595,7 @@ discord_start(struct gateway *gw)
 	d->fatal = false;
 	discord_load_session(d);
 	d->connect_resume = d->session_id != NULL;
+	discord_register_commands(d);
 	discord_get_gateway(d);
 	return 0;
 }
@@ -878,23 +623,8 @@ discord_free_impl(struct gateway *gw)
 	if (d == NULL)
 		return;
 	discord_stop(gw);
-	while (d->routes) {
-		struct discord_route *r = d->routes;
-
-		d->routes = r->next;
-		if (r->call)
-			http_cancel(r->call);
-		if (r->timer)
-			loop_cancel_timer(d->loop, r->timer);
-		while (r->head) {
-			struct discord_req *q = r->head;
-
-			r->head = q->next;
-			discord_req_free(q);
-		}
-		free(r->key);
-		free(r);
-	}
+	discord_interactions_free(d);
+	discord_rest_free(d);
 	http_free(d->http);
 	free(d->api_url);
 	free(d->auth);
@@ -903,6 +633,8 @@ discord_free_impl(struct gateway *gw)
 	free(d->resume_url);
 	free(d->session_id);
 	free(d->self_id);
+	free(d->app_id);
+	free(d->guild);
 	free(d);
 	gateway_set_impl(gw, NULL);
 }

@@ -9,6 +9,16 @@ REST (prefix /api/v10; `Authorization: Bot T` required, else 401):
     GET  /gateway/bot                     -> {"url": "ws://127.0.0.1:<port>/gateway", ...}
     POST /channels/{cid}/messages         -> 200 message object with a new id
     PATCH /channels/{cid}/messages/{mid}  -> 200 message object
+    PUT  /applications/{app}/commands, /applications/{app}/guilds/{gid}/commands
+                                          -> 200 the commands with ids (bulk overwrite; each
+                                             needs name and description, else 400 50035)
+Interactions (no Authorization needed, as on Discord; tokens are the ones the fake issued):
+    POST /interactions/{id}/{token}/callback     -> 204; a second one -> 400 40060 "Interaction
+                                                    has already been acknowledged."; recorded
+                                                    with `late` when over 3 s after the event
+    PATCH /webhooks/{app}/{token}/messages/@original|{mid} -> 200 message (before a callback:
+                                                    404 10015 Unknown Webhook)
+    POST /webhooks/{app}/{token}                  -> 200 follow-up message with a new id
 Gateway (GET /gateway or /resume with Upgrade: websocket, ?v=10&encoding=json required):
     Hello, then Identify (token and intents checked: wrong token -> close 4004, privileged or
     missing intents -> close 4014) -> READY; Resume (known session) -> replay missed events,
@@ -19,6 +29,10 @@ Control (JSON, never recorded):
     POST /__fake/close {"code": 4004, "reason": "..."}
     POST /__fake/ack {"enabled": false}                            stop/start ACKing heartbeats
     POST /__fake/ratelimit {"count": 1, "retry_after": 0.4}       next POSTs answer 429
+    POST /__fake/interaction {INTERACTION_CREATE d without id/token/application_id}
+                                  -> {"id", "token"}; dispatched on the live session;
+                                  "expired": true makes its webhook routes answer 401 50027
+                                  Invalid Webhook Token (a token past its 15 minutes)
     GET  /__fake/log                                                every event so far
 """
 
@@ -205,6 +219,8 @@ class Fake:
 		self.ratelimit = {"count": 0, "retry_after": 0.5}
 		self.next_id = 9000000000000000000
 		self.port = 0
+		self.interactions = {}  # token -> {"id", "time", "acked", "original"}
+		self.next_ix = 8000000000000000000
 
 	def record(self, kind, **kw):
 		with self.lock:
@@ -218,6 +234,8 @@ class Fake:
 		if not path.startswith("/api/v10/"):
 			return 404, {"message": "404: Not Found", "code": 0}
 		path = path[len("/api/v10"):]
+		if path.startswith("/interactions/") or path.startswith("/webhooks/"):
+			return self.interaction_rest(method, path, headers, body)
 		auth = headers.get("authorization", "")
 		try:
 			data = json.loads(body) if body else None
@@ -230,6 +248,21 @@ class Fake:
 			return 200, {"url": "ws://127.0.0.1:%d/gateway" % self.port, "shards": 1,
 			             "session_start_limit": {"total": 1000, "remaining": 999,
 			                                     "reset_after": 14400000, "max_concurrency": 1}}
+		m = re.match(r"^/applications/(\d+)(?:/guilds/(\d+))?/commands$", path)
+		if m and method == "PUT":
+			if m.group(1) != self.bot_id:
+				return 403, {"message": "Missing Access", "code": 50001}
+			if not isinstance(data, list) or not all(
+			        isinstance(c, dict) and c.get("name") and c.get("description") for c in data):
+				return 400, {"message": "Invalid Form Body", "code": 50035}
+			out = []
+			for c in data:
+				with self.lock:
+					self.next_id += 1
+					cid = str(self.next_id)
+				out.append(dict(c, id=cid, application_id=self.bot_id, version="1",
+				                guild_id=m.group(2)))
+			return 200, out
 		m = re.match(r"^/channels/(\d+)/messages(?:/(\d+))?$", path)
 		if m and method in ("POST", "PATCH"):
 			if "json" not in headers.get("content-type", ""):
@@ -255,6 +288,63 @@ class Fake:
 			                  "X-RateLimit-Reset-After": "1.000", "X-RateLimit-Bucket": "abc"}
 		return 404, {"message": "404: Not Found", "code": 0}
 
+	def interaction_rest(self, method, path, headers, body):
+		try:
+			data = json.loads(body) if body else None
+		except ValueError:
+			return 400, {"message": "Invalid JSON", "code": 50109}
+		m = re.match(r"^/interactions/(\d+)/([^/]+)/callback$", path)
+		if m and method == "POST":
+			with self.lock:
+				ix = self.interactions.get(m.group(2))
+			late = ix is not None and time.time() - ix["time"] > 3.0
+			self.record("callback", id=m.group(1), token=m.group(2), json=data, late=late)
+			if ix is None or ix["id"] != m.group(1):
+				return 404, {"message": "Unknown interaction", "code": 10062}
+			if not isinstance(data, dict) or data.get("type") not in (1, 4, 5, 6, 7, 8, 9):
+				return 400, {"message": "Invalid Form Body", "code": 50035}
+			with self.lock:
+				if ix["acked"]:
+					return 400, {"message": "Interaction has already been acknowledged.",
+					             "code": 40060}
+				ix["acked"] = data["type"]
+				if data["type"] in (4, 5) and ix["original"] is None:
+					self.next_id += 1
+					ix["original"] = str(self.next_id)
+			return 204, None
+		m = re.match(r"^/webhooks/(\d+)/([^/?]+)(?:/messages/(@original|\d+))?$", path)
+		if not m or (method, m.group(3) is None) not in (("POST", True), ("PATCH", False)):
+			self.record("rest", method=method, path=path, json=data, authorized=True)
+			return 404, {"message": "404: Not Found", "code": 0}
+		rec = {"method": method, "app": m.group(1), "token": m.group(2), "message": m.group(3),
+		       "json": data, "id": None}
+		if "json" not in headers.get("content-type", ""):
+			self.record("webhook", **rec)
+			return 400, {"message": "Invalid Form Body", "code": 50035}
+		with self.lock:
+			ix = self.interactions.get(m.group(2))
+			if ix is not None and ix["expired"]:
+				status = 401, {"message": "Invalid Webhook Token", "code": 50027}
+			elif ix is None or m.group(1) != self.bot_id or not ix["acked"]:
+				status = 404, {"message": "Unknown Webhook", "code": 10015}
+			elif not isinstance(data, dict) or len(data.get("content") or "") > 2000:
+				status = 400, {"message": "Invalid Form Body", "code": 50035}
+			else:
+				status = None
+				mid = m.group(3)
+				if mid == "@original":
+					mid = ix["original"]
+				elif mid is None:
+					self.next_id += 1
+					mid = str(self.next_id)
+				rec["id"] = mid
+		self.record("webhook", **rec)
+		if status:
+			return status
+		return 200, {"id": mid, "channel_id": ix["channel_id"], "content": data.get("content", ""),
+		             "components": data.get("components", []), "webhook_id": self.bot_id,
+		             "author": {"id": self.bot_id, "username": "usher", "bot": True}}
+
 	def control(self, method, what, body):
 		data = json.loads(body) if body else {}
 		if what == "log":
@@ -271,6 +361,19 @@ class Fake:
 		live = self.live
 		if live is None:
 			return 409, {"error": "no live gateway session"}
+		if what == "interaction":
+			with self.lock:
+				self.next_ix += 1
+				ixid = str(self.next_ix)
+				token = "aW50ZXJhY3Rpb246" + ixid + "_tok-en"
+				original = (data.get("message") or {}).get("id")
+				self.interactions[token] = {"id": ixid, "time": time.time(), "acked": 0,
+				                            "original": original,
+				                            "channel_id": data.get("channel_id"),
+				                            "expired": bool(data.pop("expired", False))}
+			d = dict(data, id=ixid, token=token, application_id=self.bot_id, version=1)
+			live.dispatch("INTERACTION_CREATE", d)
+			return 200, {"id": ixid, "token": token}
 		if what == "dispatch":
 			live.dispatch(data["t"], data["d"])
 		elif what == "op":
@@ -313,8 +416,8 @@ class Handler(socketserver.BaseRequestHandler):
 		answer = fake.rest(method, url.path, headers, rest[:n])
 		status, obj = answer[0], answer[1]
 		extra = answer[2] if len(answer) > 2 else {}
-		body = json.dumps(obj).encode()
-		reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+		body = json.dumps(obj).encode() if obj is not None else b""
+		reason = {200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
 		          409: "Conflict", 429: "Too Many Requests"}.get(status, "X")
 		out = "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" \
 		      "Connection: close\r\n" % (status, reason, len(body))

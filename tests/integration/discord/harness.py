@@ -28,10 +28,28 @@ class Fail(Exception):
 	pass
 
 
+BOB = "53908232506183699"
+# Cases that need slash commands (application_id, guild) and a fake Seerr.
+SLASH = {"slash_help", "slash_request_buttons", "autocomplete", "token_expired"}
+
+
 class Run:
-	def __init__(self, usher, repo):
+	def __init__(self, usher, repo, case=""):
 		self.tmp = tempfile.mkdtemp(prefix="usher-discord-")
 		self.usher = None
+		self.seerr = None
+		extra = ""
+		if case in SLASH:
+			self.seerr = subprocess.Popen(
+				[sys.executable, os.path.join(repo, "tests/fakes/fake_seerr.py"), "--port", "0",
+				 "--no-library"], stdout=subprocess.PIPE,
+				stderr=open(os.path.join(self.tmp, "seerr.err"), "w"), text=True)
+			line = self.seerr.stdout.readline()
+			if not line.startswith("LISTENING "):
+				raise Fail("fake seerr did not start: %r" % line)
+			self.seerr_base = "http://127.0.0.1:%d" % int(line.split()[1])
+			extra = ("application_id = %s\nguild = %s\n[seerr]\nurl = %s\n"
+			         "api_key = test-seerr-key\n" % (BOT, GUILD, self.seerr_base))
 		self.fake = subprocess.Popen(
 			[sys.executable, os.path.join(repo, "tests/fakes/fake_discord.py"), "--port", "0",
 			 "--token", TOKEN, "--heartbeat-ms", "400", "--bot-id", BOT],
@@ -44,9 +62,11 @@ class Run:
 		self.base = "http://127.0.0.1:%d" % self.port
 		conf = os.path.join(self.tmp, "usher.conf")
 		with open(conf, "w") as f:
-			f.write("[usher]\nlog_level = debug\n[discord]\ntoken = %s\napi_url = %s/api/v10\n"
-			        "[person alice]\nrole = member\ndiscord = %s\n[store]\npath = %s/usher.db\n"
-			        % (TOKEN, self.base, ALICE, self.tmp))
+			f.write("[usher]\nlog_level = debug\n[discord]\ntoken = %s\napi_url = %s/api/v10\n%s"
+			        "[person alice]\nrole = member\ndiscord = %s\nseerr_user = 2\n"
+			        "[person bob]\nrole = member\ndiscord = %s\nseerr_user = 3\n"
+			        "[store]\npath = %s/usher.db\n"
+			        % (TOKEN, self.base, extra, ALICE, BOB, self.tmp))
 		os.chmod(conf, 0o600)
 		env = {k: v for k, v in os.environ.items() if not k.startswith("USHER_")}
 		env.update(HOME=self.tmp, LC_ALL="C.UTF-8", TZ="UTC", NO_COLOR="1")
@@ -63,7 +83,7 @@ class Run:
 			raise Fail("usher did not stop on SIGTERM")
 
 	def close(self):
-		for p in (self.usher, self.fake):
+		for p in (self.usher, self.fake, self.seerr):
 			if p is not None and p.poll() is None:
 				p.send_signal(signal.SIGTERM)
 				try:
@@ -110,6 +130,31 @@ class Run:
 		self.wait("identify", lambda: len(self.log("identify")) >= count, timeout=40)
 		self.wait("usher to be connected",
 		          lambda: self.stderr().count("discord: connected as user %s" % BOT) >= count)
+
+	def interaction(self, type_, data, user=ALICE, guild=False, message=None, expired=False):
+		u = {"id": user, "username": "mason", "global_name": "Mason"}
+		d = {"type": type_, "data": data, "channel_id": GUILD_CHANNEL if guild else DM,
+		     "locale": "en-US"}
+		if guild:
+			d["guild_id"] = GUILD
+			d["member"] = {"user": u, "roles": [], "permissions": "2147483647"}
+		else:
+			d["user"] = u
+		if message is not None:
+			d["message"] = message
+		if expired:
+			d["expired"] = True
+		return self.call("interaction", d)
+
+	def callbacks(self, token):
+		return [e for e in self.log("callback") if e["token"] == token]
+
+	def hooks(self, token):
+		return [e for e in self.log("webhook") if e["token"] == token]
+
+	def seerr_requests(self):
+		with urllib.request.urlopen(self.seerr_base + "/__fake/requests", timeout=5) as r:
+			return json.loads(r.read())
 
 	def posts(self):
 		return [e for e in self.log("rest") if e["method"] == "POST"]
@@ -234,16 +279,114 @@ def case_ratelimit_429(run):
 	expect(gap >= 0.55, "retried after %.3f s, before retry_after" % gap)
 
 
+def case_slash_help(run):
+	run.ready()
+	put = run.wait("command registration", lambda: [
+		e for e in run.log("rest") if e["method"] == "PUT"])[0]
+	expect(put["path"] == "/applications/%s/guilds/%s/commands" % (BOT, GUILD), "PUT %s" % put)
+	expect(put["authorized"], "registration without the bot token")
+	names = [c["name"] for c in put["json"]]
+	expect(names == ["request", "status", "requests", "help"], "commands %r" % names)
+	title = put["json"][0]["options"][0]
+	expect(title["name"] == "title" and title["required"] and title["autocomplete"],
+	       "title option %r" % title)
+	run.wait("registered", lambda: "slash commands registered" in run.stderr())
+	ix = run.interaction(2, {"id": "1", "name": "help", "type": 1})
+	cb = run.wait("the callback", lambda: run.callbacks(ix["token"]))
+	expect(cb[0]["json"] == {"type": 5}, "callback %r" % cb[0])
+	expect(not cb[0]["late"], "callback after 3 s")
+	hook = run.wait("@original edited", lambda: run.hooks(ix["token"]))[0]
+	expect(hook["method"] == "PATCH" and hook["message"] == "@original", "hook %r" % hook)
+	expect("I fetch films" in hook["json"]["content"], "content %r" % hook["json"])
+	expect(not run.posts(), "also posted to the channel: %r" % run.posts())
+	expect(len(run.callbacks(ix["token"])) == 1, "acknowledged twice")
+	# a typed message afterwards is answered in the channel, not through the interaction
+	run.message("help", mid="1010")
+	reply_to(run, "1010")
+	expect(len(run.hooks(ix["token"])) == 1, "typed message answered as a follow-up")
+
+
+def case_slash_request_buttons(run):
+	run.ready()
+	ix = run.interaction(2, {"id": "2", "name": "request", "type": 1, "options": [
+		{"type": 3, "name": "title", "value": "Dune"},
+		{"type": 3, "name": "type", "value": "movie"}]}, guild=True)
+	cb = run.wait("the callback", lambda: run.callbacks(ix["token"]))[0]
+	expect(cb["json"]["type"] == 5, "callback %r" % cb)
+	hook = run.wait("@original edited", lambda: run.hooks(ix["token"]))[0]
+	body = hook["json"]
+	expect(hook["message"] == "@original", "hook %r" % hook)
+	expect("1) Dune (2021)" in body["content"], "content %r" % body["content"])
+	ids = [b["custom_id"] for row in body.get("components", []) for b in row["components"]]
+	expect(ids[:2] == ["usher:choice:1", "usher:choice:2"], "buttons %r" % body)
+	label = body["components"][0]["components"][0]["label"]
+	expect(label.startswith("1) Dune"), "label %r" % label)
+	expect(hook["id"], "no message id for @original: %r" % hook)
+	# Bob presses Alice's button: refused, only he sees it
+	msg = {"id": hook["id"], "channel_id": GUILD_CHANNEL}
+	bix = run.interaction(3, {"component_type": 2, "custom_id": "usher:choice:1"}, user=BOB,
+	                      guild=True, message=msg)
+	bcb = run.wait("Bob's callback", lambda: run.callbacks(bix["token"]))[0]
+	expect(bcb["json"]["type"] == 4 and bcb["json"]["data"]["flags"] == 64, "bob %r" % bcb)
+	expect(ALICE in bcb["json"]["data"]["content"], "bob %r" % bcb)
+	# Alice presses 1
+	cix = run.interaction(3, {"component_type": 2, "custom_id": "usher:choice:1"}, guild=True,
+	                      message=msg)
+	ccb = run.wait("the click's callback", lambda: run.callbacks(cix["token"]))[0]
+	expect(ccb["json"] == {"type": 6}, "click callback %r" % ccb)
+	hooks = run.wait("the buttons removed and an answer", lambda: (
+		len(run.hooks(cix["token"])) >= 2 and run.hooks(cix["token"])))
+	expect(hooks[0]["message"] == "@original" and hooks[0]["json"]["components"] == [],
+	       "buttons not removed: %r" % hooks[0])
+	reqs = run.wait("the request in Seerr", lambda: [
+		r for r in run.seerr_requests()
+		if r.get("method") == "POST" and r.get("path") == "/api/v1/request"])
+	body = reqs[0].get("json") or json.loads(reqs[0].get("body") or "{}")
+	expect(body.get("mediaId") == 438631 and body.get("mediaType") == "movie", "%r" % reqs[0])
+	follow = [h for h in hooks if h["method"] == "POST"]
+	expect(follow and "Dune" in follow[0]["json"]["content"], "follow-ups %r" % hooks)
+	expect(not run.posts(), "posted to the channel: %r" % run.posts())
+
+
+def case_autocomplete(run):
+	run.ready()
+	ix = run.interaction(4, {"id": "2", "name": "request", "type": 1, "options": [
+		{"type": 3, "name": "title", "value": "dune", "focused": True}]})
+	cb = run.wait("the autocomplete answer", lambda: run.callbacks(ix["token"]))[0]
+	expect(cb["json"]["type"] == 8, "callback %r" % cb)
+	names = [c["name"] for c in cb["json"]["data"]["choices"]]
+	expect("Dune (2021)" in names and "Dune (1984)" in names, "choices %r" % names)
+	expect(len(names) <= 25, "%d choices" % len(names))
+	expect(not cb["late"], "answered after 3 s")
+	ix = run.interaction(4, {"id": "2", "name": "request", "type": 1, "options": [
+		{"type": 3, "name": "title", "value": "D", "focused": True}]})
+	cb = run.wait("the short answer", lambda: run.callbacks(ix["token"]))[0]
+	expect(cb["json"] == {"type": 8, "data": {"choices": []}}, "short prefix %r" % cb)
+
+
+def case_token_expired(run):
+	"""Discord refuses the interaction's token: the answer goes to the channel instead."""
+	run.ready()
+	ix = run.interaction(2, {"id": "1", "name": "help", "type": 1}, expired=True)
+	run.wait("the callback", lambda: run.callbacks(ix["token"]))
+	run.wait("the refused edit", lambda: run.hooks(ix["token"]))
+	post = run.wait("the answer in the channel", lambda: [
+		p for p in run.posts() if p["path"] == "/channels/%s/messages" % DM])[0]
+	expect("I fetch films" in post["json"]["content"], "content %r" % post["json"])
+	expect(len(run.hooks(ix["token"])) == 1, "kept using a refused token")
+	expect("rejected the bot token" not in run.stderr(), "blamed the bot token")
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 
 def main():
 	usher, repo, case = os.path.abspath(sys.argv[1]), sys.argv[2], sys.argv[3]
 	run = Run.__new__(Run)
-	run.usher = run.fake = None
+	run.usher = run.fake = run.seerr = None
 	run.tmp = None
 	try:
-		run.__init__(usher, repo)
+		run.__init__(usher, repo, case)
 		CASES[case](run)
 		run.close_usher()
 		if "Sanitizer" in run.stderr() or "runtime error" in run.stderr():
