@@ -269,6 +269,8 @@ budget_expire(struct budget *b, uint64_t now)
 
 	while (k < b->n && b->times[k] + HOUR_MS <= now)
 		k++;
+	if (k == 0)
+		return; /* also: no times yet, and no array to move */
 	memmove(b->times, b->times + k, (b->n - k) * sizeof(b->times[0]));
 	b->n -= k;
 }
