@@ -67,7 +67,8 @@ titled_details_done(void *arg, const struct service_result *res, const struct se
 		                      d->title.year);
 	else
 		snprintf(tl->titles[one->index], sizeof(tl->titles[0]), "a %s (TMDB %ld)",
-		         handlers_kind_word(tl->reqs[one->index].kind), tl->reqs[one->index].tmdb_id);
+		         handlers_kind_word(tl->reqs[one->index].kind),
+		         tl->reqs[one->index].tmdb_id);
 	free(one);
 	if (--tl->waiting == 0)
 		titled_ready(tl);
@@ -163,7 +164,8 @@ titled_find(struct titled *tl, char *label, size_t labellen)
 		paren = strrchr(bare, '(');
 		if (paren && paren > bare)
 			paren[-1] = '\0';
-		if (handlers_same_title(bare, tl->query) || handlers_same_title(tl->titles[i], tl->query)) {
+		if (handlers_same_title(bare, tl->query) ||
+		    handlers_same_title(tl->titles[i], tl->query)) {
 			strlcpy_u(label, tl->titles[i], labellen);
 			return &tl->reqs[i];
 		}
@@ -228,12 +230,15 @@ titled_ready(struct titled *tl)
 {
 	const struct seerr_request *q;
 	char label[SEERR_TITLE_MAX + 16];
-	const char *verb = tl->purpose == LIST_CANCEL ? "cancel" : tl->purpose == LIST_APPROVE ? "approve" : "decline";
+	const char *verb = tl->purpose == LIST_CANCEL    ? "cancel"
+	                   : tl->purpose == LIST_APPROVE ? "approve"
+	                                                 : "decline";
 
 	switch (tl->purpose) {
 	case LIST_MINE:
-		titled_reply_list(tl, "Your requests:", "You have no requests yet. Ask me for a film "
-		                                         "or a show!");
+		titled_reply_list(tl, "Your requests:",
+		                  "You have no requests yet. Ask me for a film "
+		                  "or a show!");
 		break;
 	case LIST_DOWNLOADING:
 		titled_reply_list(tl, "On its way:", "Nothing is on its way right now.");
@@ -266,14 +271,16 @@ titled_ready(struct titled *tl)
 			titled_reply_list(tl,
 			                  tl->purpose == LIST_CANCEL ? "Which one? Your requests:"
 			                                             : "Waiting for approval:",
-			                  tl->purpose == LIST_CANCEL ? "You have no requests to cancel."
-			                                             : "Nothing is waiting for approval.");
+			                  tl->purpose == LIST_CANCEL
+			                      ? "You have no requests to cancel."
+			                      : "Nothing is waiting for approval.");
 			break;
 		}
 		q = titled_find(tl, label, sizeof(label));
 		if (q == NULL) {
 			turn_replyf(tl->t, "I can't find %s request for \"%s\" to %s.",
-			            tl->purpose == LIST_CANCEL ? "your" : "a pending", tl->query, verb);
+			            tl->purpose == LIST_CANCEL ? "your" : "a pending", tl->query,
+			            verb);
 			break;
 		}
 		action_start(tl->t, tl->purpose, q, label);
@@ -286,7 +293,7 @@ bool
 handlers_wants_follow(const char *text)
 {
 	static const char *const asks[] = {"tell me when", "let me know when", "notify me",
-	                                   "ping me when", "follow ", "keep me posted"};
+	                                   "ping me when", "follow ",          "keep me posted"};
 	size_t i;
 
 	for (i = 0; i < sizeof(asks) / sizeof(asks[0]); i++)
@@ -330,8 +337,9 @@ follow_found(void *arg, const struct service_result *res, const struct seerr_req
 		it.room = turn_room(f->t);
 		it.person = turn_person(f->t)->name;
 		if (progress_track(turn_progress(f->t), &it) == -1)
-			turn_reply(f->t, "Sorry, I can't keep track of that right now (usher's database "
-			                 "is not writable).");
+			turn_reply(f->t,
+			           "Sorry, I can't keep track of that right now (usher's database "
+			           "is not writable).");
 		else
 			turn_replyf(f->t, "OK, I'll tell you when %s is ready.", label);
 		goto out;
@@ -367,8 +375,8 @@ cmd_status(struct turn *t, const struct intent *in)
 	if (handlers_need_seerr(t))
 		return;
 	if (in->title[0] != '\0') {
-		cmd_lookup_title(t, in, handlers_wants_follow(turn_text(t)) ? PURPOSE_FOLLOW
-		                                                              : PURPOSE_STATUS);
+		cmd_lookup_title(
+		    t, in, handlers_wants_follow(turn_text(t)) ? PURPOSE_FOLLOW : PURPOSE_STATUS);
 		return;
 	}
 	titled_start(t, LIST_DOWNLOADING, NULL, SEERR_FILTER_PROCESSING,
@@ -476,7 +484,8 @@ cmd_approve_ids(struct turn *t, const long *ids, int count)
 	a->count = count < DIALOGUE_IDS_MAX ? count : DIALOGUE_IDS_MAX;
 	memcpy(a->ids, ids, (size_t)a->count * sizeof(*ids));
 	turn_hold(t);
-	seerr_approve(turn_seerr(t), handlers_seerr_user(t), a->ids[a->next++], approve_all_done, a);
+	seerr_approve(turn_seerr(t), handlers_seerr_user(t), a->ids[a->next++], approve_all_done,
+	              a);
 }
 
 void
@@ -485,8 +494,9 @@ cmd_recommend(struct turn *t, const struct intent *in)
 	if (handlers_need_seerr(t))
 		return;
 	if (in->title[0] == '\0') {
-		turn_reply(t, "Something like what? Name a film or show you liked, e.g. \"something "
-		              "like Interstellar\".");
+		turn_reply(t,
+		           "Something like what? Name a film or show you liked, e.g. \"something "
+		           "like Interstellar\".");
 		return;
 	}
 	cmd_lookup_title(t, in, PURPOSE_RECOMMEND);
@@ -560,8 +570,9 @@ cmd_report_issue(struct turn *t, const struct intent *in)
 	if (handlers_need_seerr(t))
 		return;
 	if (in->title[0] == '\0') {
-		turn_reply(t, "Which film or show has the problem? Say it with the title, e.g. \"the "
-		              "audio on Dune is out of sync\".");
+		turn_reply(t,
+		           "Which film or show has the problem? Say it with the title, e.g. \"the "
+		           "audio on Dune is out of sync\".");
 		return;
 	}
 	cmd_lookup_title(t, in, PURPOSE_REPORT);
@@ -575,8 +586,9 @@ report_done(void *arg, const struct service_result *res, long issue_id)
 
 	requests_format_title(label, sizeof(label), sg->like.title, sg->like.year);
 	if (res->error == SERVICE_OK)
-		turn_replyf(sg->t, "Thanks, I've reported the problem with %s to the admins (issue "
-		                   "#%ld).",
+		turn_replyf(sg->t,
+		            "Thanks, I've reported the problem with %s to the admins (issue "
+		            "#%ld).",
 		            label, issue_id);
 	else
 		handlers_reply_failure(sg->t, "report the problem", res);

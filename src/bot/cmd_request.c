@@ -87,8 +87,9 @@ ask(struct turn *t, struct dialogue_state *st, enum dialogue_wait wait, const ch
 {
 	st->wait = wait;
 	if (turn_dialogue_save(t, st) == -1) {
-		turn_reply(t, "Sorry, I can't keep track of our conversation right now (usher's "
-		              "database is not writable). Please tell whoever runs the media server.");
+		turn_reply(t,
+		           "Sorry, I can't keep track of our conversation right now (usher's "
+		           "database is not writable). Please tell whoever runs the media server.");
 		return;
 	}
 	turn_reply(t, text);
@@ -146,15 +147,17 @@ tv_seasons_settle(struct turn *t, struct dialogue_state *st, const struct seerr_
 	st->order.seasons_len = 0;
 	st->order.all_seasons = false;
 	if (n <= 0) {
-		snprintf(text, sizeof(text), "Overseerr doesn't list any seasons of %s yet.", label);
+		snprintf(text, sizeof(text), "Overseerr doesn't list any seasons of %s yet.",
+		         label);
 		turn_reply(t, text);
 		return;
 	}
 	if (st->seasons_len > 0) {
 		for (i = 0; i < st->seasons_len; i++) {
 			if (st->seasons[i] < 1 || st->seasons[i] > n) {
-				snprintf(text, sizeof(text), "%s has %d season%s; there's no season %d.",
-				         label, n, n == 1 ? "" : "s", st->seasons[i]);
+				snprintf(text, sizeof(text),
+				         "%s has %d season%s; there's no season %d.", label, n,
+				         n == 1 ? "" : "s", st->seasons[i]);
 				turn_reply(t, text);
 				return;
 			}
@@ -187,7 +190,7 @@ tv_seasons_settle(struct turn *t, struct dialogue_state *st, const struct seerr_
 	if (wanted == 0) {
 		snprintf(text, sizeof(text), "%s: %s already there to watch.", label,
 		         st->seasons_len == 1 || st->seasons_latest ? "that season is"
-		                                                     : "those seasons are");
+		                                                    : "those seasons are");
 		turn_reply(t, text);
 		return;
 	}
@@ -209,8 +212,7 @@ tv_details_done(void *arg, const struct service_result *res, const struct seerr_
 /* "I'll keep you posted" holds for a request somebody else made too: the
  * person becomes a follower and hears when it is ready. */
 static void
-follow_existing(struct turn *t, const struct dialogue_choice *c, long request_id,
-                const char *label)
+follow_existing(struct turn *t, const struct dialogue_choice *c, long request_id, const char *label)
 {
 	struct progress_item it;
 
@@ -246,11 +248,11 @@ existing_done(void *arg, const struct service_result *res, const struct seerr_re
 		    q->status == SEERR_REQ_DECLINED || q->is_4k != lk->st.want_4k)
 			continue;
 		follow_existing(lk->t, &lk->st.chosen, q->id, label);
-		turn_replyf(lk->t, "%s was already requested by %s and is %s. I'll keep you posted.",
-		            label, q->requested_by[0] ? q->requested_by : "someone",
-		            q->status == SEERR_REQ_PENDING
-		                ? "waiting for approval"
-		                : seerr_media_status_words(q->media_status));
+		turn_replyf(
+		    lk->t, "%s was already requested by %s and is %s. I'll keep you posted.", label,
+		    q->requested_by[0] ? q->requested_by : "someone",
+		    q->status == SEERR_REQ_PENDING ? "waiting for approval"
+		                                   : seerr_media_status_words(q->media_status));
 		lookup_done(lk);
 		return;
 	}
@@ -321,7 +323,8 @@ choice_proceed(struct turn *t, struct dialogue_state *st)
 	turn_hold(t);
 	if (!st->want_4k && (status == SEERR_MEDIA_PENDING || status == SEERR_MEDIA_PROCESSING) &&
 	    c->kind == SEERR_MOVIE) {
-		seerr_list_requests(turn_seerr(t), 0, SEERR_FILTER_ALL, 0, 100, 0, existing_done, lk);
+		seerr_list_requests(turn_seerr(t), 0, SEERR_FILTER_ALL, 0, 100, 0, existing_done,
+		                    lk);
 		return;
 	}
 	if (c->kind == SEERR_TV) {
@@ -519,7 +522,8 @@ answer_title_choice(struct turn *t, struct dialogue_state *st, const struct inte
 		}
 		if (matches != 1) {
 			turn_replyf(t, "%s. Please answer with its number, 1 to %d.",
-			            matches == 0 ? "None of them matches that" : "More than one matches that",
+			            matches == 0 ? "None of them matches that"
+			                         : "More than one matches that",
 			            n);
 			return true;
 		}
@@ -549,8 +553,8 @@ static bool
 answer_seasons(struct turn *t, struct dialogue_state *st, const struct intent *in)
 {
 	static const char *const all_words[] = {"all", "every", "both", "whole", NULL};
-	static const char *const latest_words[] = {"latest", "last", "newest", "most recent",
-	                                           "new one", NULL};
+	static const char *const latest_words[] = {"latest",      "last",    "newest",
+	                                           "most recent", "new one", NULL};
 	const char *text = turn_text(t);
 	struct lookup *lk;
 	int i;
@@ -569,8 +573,9 @@ answer_seasons(struct turn *t, struct dialogue_state *st, const struct intent *i
 	} else if (answer_number(text) > 0) {
 		st->seasons[st->seasons_len++] = answer_number(text);
 	} else if (in->kind == INTENT_SELECT || in->kind == INTENT_CONFIRM) {
-		turn_replyf(t, "All %d seasons, or just the latest? You can also name one, like "
-		               "\"season 2\".",
+		turn_replyf(t,
+		            "All %d seasons, or just the latest? You can also name one, like "
+		            "\"season 2\".",
 		            st->season_count);
 		return true;
 	} else {
@@ -599,8 +604,9 @@ cmd_answer_pending(struct turn *t, const struct intent *in)
 		return false;
 	/* A new ask with a title, or a different command, starts over. */
 	if (in->kind != INTENT_SELECT && in->kind != INTENT_CONFIRM && in->kind != INTENT_DENY &&
-	    in->kind != INTENT_UNKNOWN && !(st.wait == DIALOGUE_CHOOSE_SEASONS &&
-	                                     in->seasons != SEASONS_NONE && in->title[0] == '\0')) {
+	    in->kind != INTENT_UNKNOWN &&
+	    !(st.wait == DIALOGUE_CHOOSE_SEASONS && in->seasons != SEASONS_NONE &&
+	      in->title[0] == '\0')) {
 		forget(t);
 		return false;
 	}

@@ -47,9 +47,9 @@ command_help(struct turn *t, const struct intent *in)
 static bool
 commands_is_greeting(const char *text)
 {
-	static const char *const greetings[] = {
-	    "hi", "hello", "hey", "hiya", "good morning", "good evening", "howdy", "good afternoon",
-	    "yo"};
+	static const char *const greetings[] = {"hi",    "hello",          "hey",
+	                                        "hiya",  "good morning",   "good evening",
+	                                        "howdy", "good afternoon", "yo"};
 	size_t i, len;
 
 	while (*text == ' ')
@@ -105,20 +105,13 @@ command_admin_only(struct turn *t, const struct intent *in)
 }
 
 static const struct command commands[] = {
-    {INTENT_HELP, false, command_help},
-    {INTENT_UNKNOWN, false, command_unknown},
-    {INTENT_SEARCH, false, cmd_status},
-    {INTENT_REQUEST, false, cmd_request},
-    {INTENT_STATUS, false, cmd_status},
-    {INTENT_LIST_REQUESTS, false, cmd_list_requests},
-    {INTENT_CANCEL, false, cmd_cancel},
-    {INTENT_APPROVE, true, cmd_approve},
-    {INTENT_DECLINE, true, cmd_decline},
-    {INTENT_SELECT, false, cmd_select},
-    {INTENT_CONFIRM, false, cmd_confirm},
-    {INTENT_DENY, false, cmd_deny},
-    {INTENT_RECOMMEND, false, cmd_recommend},
-    {INTENT_REPORT_ISSUE, false, cmd_report_issue},
+    {INTENT_HELP, false, command_help},       {INTENT_UNKNOWN, false, command_unknown},
+    {INTENT_SEARCH, false, cmd_status},       {INTENT_REQUEST, false, cmd_request},
+    {INTENT_STATUS, false, cmd_status},       {INTENT_LIST_REQUESTS, false, cmd_list_requests},
+    {INTENT_CANCEL, false, cmd_cancel},       {INTENT_APPROVE, true, cmd_approve},
+    {INTENT_DECLINE, true, cmd_decline},      {INTENT_SELECT, false, cmd_select},
+    {INTENT_CONFIRM, false, cmd_confirm},     {INTENT_DENY, false, cmd_deny},
+    {INTENT_RECOMMEND, false, cmd_recommend}, {INTENT_REPORT_ISSUE, false, cmd_report_issue},
 };
 
 void
@@ -171,12 +164,14 @@ handlers_reply_failure(struct turn *t, const char *doing, const struct service_r
 {
 	if (res->error == SERVICE_UNREACHABLE || res->error == SERVICE_SERVER ||
 	    res->error == SERVICE_BAD_RESPONSE || res->error == SERVICE_TLS)
-		turn_replyf(t, "I can't %s right now: Overseerr isn't answering properly (%s). "
-		               "Try again in a little while.",
+		turn_replyf(t,
+		            "I can't %s right now: Overseerr isn't answering properly (%s). "
+		            "Try again in a little while.",
 		            doing, res->message);
 	else if (res->error == SERVICE_AUTH)
-		turn_replyf(t, "I can't %s: Overseerr turned usher away (%s). Whoever runs the "
-		               "media server should check usher's API key and your Seerr user.",
+		turn_replyf(t,
+		            "I can't %s: Overseerr turned usher away (%s). Whoever runs the "
+		            "media server should check usher's API key and your Seerr user.",
 		            doing, res->message);
 	else
 		turn_replyf(t, "I can't %s: %s", doing, res->message);

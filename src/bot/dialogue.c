@@ -24,8 +24,8 @@ static void
 dialogue_choice_read(json_t *j, struct dialogue_choice *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->kind = json_integer_value(json_object_get(j, "kind")) == SEERR_TV ? SEERR_TV
-	                                                                     : SEERR_MOVIE;
+	c->kind =
+	    json_integer_value(json_object_get(j, "kind")) == SEERR_TV ? SEERR_TV : SEERR_MOVIE;
 	c->tmdb_id = (long)json_integer_value(json_object_get(j, "tmdb"));
 	strlcpy_u(c->title, json_string_value(json_object_get(j, "title")) ?: "", sizeof(c->title));
 	c->year = (int)json_integer_value(json_object_get(j, "year"));
@@ -67,9 +67,9 @@ dialogue_encode(const struct dialogue_state *s)
 		json_array_append_new(ids, json_integer(s->ids[i]));
 	order = json_pack("{s:i, s:I, s:I, s:b, s:o, s:b}", "kind", (int)s->order.kind, "tmdb",
 	                  (json_int_t)s->order.tmdb_id, "tvdb", (json_int_t)s->order.tvdb_id, "all",
-	                  s->order.all_seasons,
-	                  "seasons", dialogue_ints_json(s->order.seasons, s->order.seasons_len),
-	                  "is4k", s->order.is_4k);
+	                  s->order.all_seasons, "seasons",
+	                  dialogue_ints_json(s->order.seasons, s->order.seasons_len), "is4k",
+	                  s->order.is_4k);
 	json_object_set_new(j, "wait", json_integer(s->wait));
 	json_object_set_new(j, "purpose", json_integer(s->purpose));
 	json_object_set_new(j, "choices", choices);
@@ -115,9 +115,8 @@ dialogue_decode(const char *text, struct dialogue_state *s)
 	    dialogue_ints_read(json_object_get(j, "seasons"), s->seasons, SEERR_SEASONS_MAX);
 	dialogue_choice_read(json_object_get(j, "chosen"), &s->chosen);
 	order = json_object_get(j, "order");
-	s->order.kind = json_integer_value(json_object_get(order, "kind")) == SEERR_TV
-	                    ? SEERR_TV
-	                    : SEERR_MOVIE;
+	s->order.kind =
+	    json_integer_value(json_object_get(order, "kind")) == SEERR_TV ? SEERR_TV : SEERR_MOVIE;
 	s->order.tmdb_id = (long)json_integer_value(json_object_get(order, "tmdb"));
 	s->order.tvdb_id = (long)json_integer_value(json_object_get(order, "tvdb"));
 	s->order.all_seasons = json_is_true(json_object_get(order, "all"));
@@ -156,8 +155,9 @@ dialogue_load(struct store *st, const char *network, const char *room, const cha
 		const char *text = (const char *)sqlite3_column_text(q, 0);
 
 		if (text == NULL || dialogue_decode(text, out) == -1) {
-			log_warnx("store: a saved conversation of %s could not be read; starting over",
-			          person);
+			log_warnx(
+			    "store: a saved conversation of %s could not be read; starting over",
+			    person);
 			memset(out, 0, sizeof(*out));
 			rc = -1;
 		}

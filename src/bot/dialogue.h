@@ -19,9 +19,9 @@ struct store;
 
 enum dialogue_wait {
 	DIALOGUE_NONE = 0,
-	DIALOGUE_CHOOSE_TITLE,   /* "which one?" over `choices` */
-	DIALOGUE_CHOOSE_SEASONS, /* "all N seasons, or just the latest?" for `order` */
-	DIALOGUE_CONFIRM,        /* "yes?" before sending `order` */
+	DIALOGUE_CHOOSE_TITLE,        /* "which one?" over `choices` */
+	DIALOGUE_CHOOSE_SEASONS,      /* "all N seasons, or just the latest?" for `order` */
+	DIALOGUE_CONFIRM,             /* "yes?" before sending `order` */
 	DIALOGUE_CONFIRM_APPROVE_ALL, /* "approve these N?" over `ids` */
 };
 
@@ -35,8 +35,8 @@ enum dialogue_purpose {
 };
 
 #define DIALOGUE_CHOICES_MAX 6
-#define DIALOGUE_IDS_MAX 20
-#define DIALOGUE_TTL_S (30 * 60)
+#define DIALOGUE_IDS_MAX     20
+#define DIALOGUE_TTL_S       (30 * 60)
 
 struct dialogue_choice {
 	enum seerr_kind kind;

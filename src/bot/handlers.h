@@ -54,8 +54,7 @@ bool handlers_need_seerr(struct turn *t);
 /* "film" / "show". */
 const char *handlers_kind_word(enum seerr_kind kind);
 /* Seerr's answer as a sentence for the person after a failed call. */
-void handlers_reply_failure(struct turn *t, const char *doing,
-                            const struct service_result *res);
+void handlers_reply_failure(struct turn *t, const char *doing, const struct service_result *res);
 /* The person's Seerr user id (0: act as the API key's owner). */
 long handlers_seerr_user(const struct turn *t);
 bool handlers_is_admin(const struct turn *t);

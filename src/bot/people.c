@@ -142,7 +142,8 @@ people_add_identity(struct people *p, const char *name, const char *network, con
 		return;
 	for (n = 0; n < PEOPLE_NETWORKS; n++) {
 		if (strcmp(people_networks[n], network) == 0) {
-			people_add_identities(p, (size_t)(who - p->persons), people_networks[n], id);
+			people_add_identities(p, (size_t)(who - p->persons), people_networks[n],
+			                      id);
 			return;
 		}
 	}

@@ -13,7 +13,7 @@
 #include "core/util.h"
 
 #define REQUESTS_RETRY_FIRST_MS 2000
-#define REQUESTS_RETRY_MAX_MS (5 * 60 * 1000)
+#define REQUESTS_RETRY_MAX_MS   (5 * 60 * 1000)
 /* How many of the person's requests are read to find one already made. */
 #define REQUESTS_LOOKBACK 100
 
@@ -330,8 +330,8 @@ order_matches(const struct order *o, const struct seerr_request *q)
 {
 	int i, j;
 
-	if (q->kind != o->what.kind || q->tmdb_id != o->what.tmdb_id ||
-	    q->is_4k != o->what.is_4k || q->status == SEERR_REQ_DECLINED)
+	if (q->kind != o->what.kind || q->tmdb_id != o->what.tmdb_id || q->is_4k != o->what.is_4k ||
+	    q->status == SEERR_REQ_DECLINED)
 		return false;
 	if (o->what.kind == SEERR_MOVIE)
 		return true;
@@ -368,7 +368,8 @@ order_existing(void *arg, const struct service_result *res, const struct seerr_r
 		if (order_matches(o, &items[i])) {
 			char text[1280];
 
-			snprintf(text, sizeof(text), "%sRequested %s for you. I'll keep you posted.",
+			snprintf(text, sizeof(text),
+			         "%sRequested %s for you. I'll keep you posted.",
 			         o->told_waiting ? "Overseerr is back: " : "", o->title);
 			order_settle(o, "created", items[i].id, text);
 			return;
@@ -507,11 +508,12 @@ requests_resume(struct requests *r)
 		what.tmdb_id = (long)sqlite3_column_int64(q, 7);
 		seasons_decode(seasons ? seasons : "", &what);
 		what.is_4k = sqlite3_column_int(q, 11) != 0;
-		o = order_new(r, sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
-		              (const char *)sqlite3_column_text(q, 2),
-		              (const char *)sqlite3_column_text(q, 3),
-		              (const char *)sqlite3_column_text(q, 4), (long)sqlite3_column_int64(q, 5),
-		              (const char *)sqlite3_column_text(q, 8), sqlite3_column_int(q, 9), &what);
+		o = order_new(
+		    r, sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
+		    (const char *)sqlite3_column_text(q, 2),
+		    (const char *)sqlite3_column_text(q, 3),
+		    (const char *)sqlite3_column_text(q, 4), (long)sqlite3_column_int64(q, 5),
+		    (const char *)sqlite3_column_text(q, 8), sqlite3_column_int(q, 9), &what);
 		o->attempts = sqlite3_column_int(q, 12);
 		o->told_waiting = sqlite3_column_int(q, 13) != 0;
 		log_info("request %lld for %s (%s): still to send, sending now", (long long)o->id,

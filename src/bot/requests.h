@@ -24,8 +24,8 @@ struct requests;
 
 /* Says `text` in a conversation; `reply_to` may be NULL. Returns 0 when
  * handed to the network. */
-typedef int requests_say_fn(void *arg, const char *network, const char *room,
-                            const char *reply_to, const char *text);
+typedef int requests_say_fn(void *arg, const char *network, const char *room, const char *reply_to,
+                            const char *text);
 
 /* A request now exists in Seerr (made, found made, or already there from
  * someone else): the caller starts following it. */
@@ -33,7 +33,7 @@ struct request_made {
 	const char *network;
 	const char *room;
 	const char *person;
-	const char *label; /* "season 2 of The Bear (2022)" */
+	const char *label;     /* "season 2 of The Bear (2022)" */
 	long seerr_request_id; /* 0 when it is somebody else's */
 	struct seerr_new_request what;
 };

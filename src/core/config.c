@@ -173,7 +173,8 @@ static const struct spec schema[] = {
     {"http", "max_body", T_INT, 0, "65536", 1024, 16777216, NULL,
      "the largest request body accepted, in bytes"},
     {"progress", "interval_s", T_INT, 0, "30", 1, 3600, NULL, "seconds between progress checks"},
-    {"progress", "edit_every_s", T_INT, 0, "5", 0, 600, NULL, "at most one edit of a progress message this often"},
+    {"progress", "edit_every_s", T_INT, 0, "5", 0, 600, NULL,
+     "at most one edit of a progress message this often"},
 };
 
 #define NSCHEMA (sizeof(schema) / sizeof(schema[0]))

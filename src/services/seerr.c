@@ -693,8 +693,7 @@ seerr_list_recently_changed(struct seerr *s, int take, seerr_requests_cb *cb, vo
 
 	c->cb.requests = cb;
 	take = take <= 0 ? 10 : take > TAKE_MAX ? TAKE_MAX : take;
-	call_start(c, "GET", NULL, "/api/v1/request?take=%d&skip=0&filter=all&sort=modified",
-	           take);
+	call_start(c, "GET", NULL, "/api/v1/request?take=%d&skip=0&filter=all&sort=modified", take);
 	return c;
 }
 

@@ -2,11 +2,10 @@
  * seerr: the Overseerr / Jellyseerr / Seerr client (they share the API).
  *
  * Turns the JSON of /api/v1 into the small value structs below; nothing
- * outside the client's two files (seerr.c, seerr_json.c) sees json_t. Every call is asynchronous on the core's
- * http client, returns a handle that seerr_cancel() cancels, and calls back
- * exactly once (never from inside the call that started it, never after
- * cancel or seerr_free). Calls made "as" a person send X-Api-User with the
- * person's Seerr user id, so that person's quotas, permissions and
+ * outside the client's two files (seerr.c, seerr_json.c) sees json_t. Every call is asynchronous on
+ * the core's http client, returns a handle that seerr_cancel() cancels, and calls back exactly once
+ * (never from inside the call that started it, never after cancel or seerr_free). Calls made "as" a
+ * person send X-Api-User with the person's Seerr user id, so that person's quotas, permissions and
  * auto-approval apply; as_user 0 acts as the API key's owner (the admin).
  *
  * Everything handed to a callback is borrowed and valid only while the
@@ -170,7 +169,7 @@ struct seerr_call *seerr_list_requests(struct seerr *s, long as_user,
  * owner): what progress needs to see every status change, however old
  * the request. */
 struct seerr_call *seerr_list_recently_changed(struct seerr *s, int take, seerr_requests_cb *cb,
-                                              void *arg);
+                                               void *arg);
 
 /* One request (GET /request/{id}); and the admin actions on it. */
 typedef void seerr_request_cb(void *arg, const struct service_result *res,
