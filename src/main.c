@@ -17,7 +17,9 @@
 #include "core/store.h"
 #include "core/util.h"
 #include "demo/demo.h"
+#include "mcp/mcp.h"
 #include "nlu/parse_cmd.h"
+#include "ops/probe.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
@@ -30,6 +32,8 @@ static const char usage_text[] =
     "  demo [--speed N]              chat in this terminal against bundled demo services\n"
     "  parse [--json] [TEXT...]      show what usher understands (stdin lines when no TEXT)\n"
     "  check-config [--config FILE]  check FILE and say in plain words what is wrong\n"
+    "  mcp [--config FILE] [--as PERSON]\n"
+    "                                serve MCP tools on stdin/stdout as PERSON\n"
     "  --version                     print the version\n"
     "  --help                        print this help\n"
     "\n"
@@ -151,6 +155,11 @@ run_with_config(const struct config *cfg)
 		log_warn("event loop failed");
 		rc = EXIT_RUNTIME;
 	}
+	/* Already stopping: a second SIGTERM or Ctrl-C must not kill the
+	 * clean-up once loop_free() unblocks the signals. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	bot_free(bot);
 	loop_free(loop);
 	store_close(store);
@@ -180,12 +189,23 @@ cmd_run(int argc, char **argv)
 	return rc;
 }
 
+#define PROBE_TIMEOUT_MS 10000
+
+static void
+print_probe_line(bool ok, const char *line, void *arg)
+{
+	(void)ok;
+	(void)arg;
+	printf("%s\n", line);
+}
+
 static int
 cmd_check_config(int argc, char **argv)
 {
 	struct config *cfg;
 	const char *path;
 	bool ok;
+	int failed = 0;
 
 	if (config_option(argc, argv, &path) == -1)
 		return EXIT_USAGE;
@@ -197,8 +217,13 @@ cmd_check_config(int argc, char **argv)
 		printf("%s: configuration ok (%zu people)\n", path, config_person_count(cfg));
 	else
 		printf("%s: configuration has problems, see above\n", path);
+	/* Only a usable config is worth asking the services about. */
+	if (ok) {
+		fflush(stdout);
+		failed = probe_config(cfg, PROBE_TIMEOUT_MS, print_probe_line, NULL);
+	}
 	config_free(cfg);
-	return ok ? 0 : EXIT_USAGE;
+	return !ok ? EXIT_USAGE : failed > 0 ? EXIT_RUNTIME : 0;
 }
 
 static int
@@ -284,6 +309,8 @@ main(int argc, char **argv)
 		return parse_cmd_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "check-config") == 0)
 		return cmd_check_config(argc - 1, argv + 1);
+	if (strcmp(cmd, "mcp") == 0)
+		return mcp_main(argc - 1, argv + 1);
 	fprintf(stderr, "usher: unknown command '%s'\n\n%s", cmd, usage_text);
 	return EXIT_USAGE;
 }
