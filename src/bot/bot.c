@@ -24,6 +24,8 @@
 #include "gateway/gateway.h"
 #include "nlu/intent.h"
 #include "nlu/llm.h"
+#include "ops/health.h"
+#include "ops/metrics.h"
 #include "services/qbittorrent.h"
 #include "services/radarr.h"
 #include "services/seerr.h"
@@ -60,6 +62,7 @@ struct bot {
 	struct progress *progress;
 	struct httpd *httpd;
 	struct webhook *webhook;
+	struct health *health;
 	struct llm *llm;
 	struct history *history;
 	size_t history_count;
@@ -112,6 +115,8 @@ struct queued_msg {
 };
 
 static void bot_check_drained(struct bot *bot);
+static struct history *bot_history(struct bot *bot, const struct turn *t);
+static void history_add(struct history *h, const char *text);
 static void bot_dequeue(struct loop *loop, loop_timer_id id, void *arg);
 static void bot_on_message(struct gateway *gw, const struct chat_msg *msg, void *arg);
 
@@ -274,6 +279,13 @@ turn_reply(struct turn *t, const char *text)
 	char *named = NULL;
 	int rc = 0;
 
+	/* What usher said is context for the LLM ("the second one"). */
+	if (t->person != NULL) {
+		char *said = xasprintf("usher: %s", text);
+
+		history_add(bot_history(t->bot, t), said);
+		free(said);
+	}
 	memset(&out, 0, sizeof(out));
 	out.text = text;
 	/* In a room, say who the answer is for. */
@@ -288,6 +300,8 @@ turn_reply(struct turn *t, const char *text)
 		log_warnx("%s: cannot send a reply to %s", gateway_name(t->gw), t->room);
 		bot_work_done(t->bot);
 		rc = -1;
+	} else {
+		metrics_message_out(gateway_name(t->gw));
 	}
 	free(named);
 	return rc;
@@ -335,6 +349,7 @@ bot_say(void *arg, const char *network, const char *room, const char *reply_to, 
 		bot_work_done(bot);
 		return -1;
 	}
+	metrics_message_out(network);
 	return 0;
 }
 
@@ -383,6 +398,8 @@ bot_progress_post(void *arg, const char *network, const char *room, const char *
 	if (rc == -1) {
 		free(r);
 		bot_work_done(bot);
+	} else {
+		metrics_message_out(network);
 	}
 	return rc;
 }
@@ -465,7 +482,19 @@ bot_webhook_notice(const struct webhook_notice *n, void *arg)
 		progress_poke(bot->progress);
 }
 
-/* The optional local listener: Seerr's webhook now, health later. */
+/* Gauges read when /metrics is asked for. */
+static void
+bot_collect_metrics(void *arg)
+{
+	struct bot *bot = arg;
+
+	if (bot->progress)
+		metrics_set_tracked("following", (double)progress_active(bot->progress));
+	if (bot->requests)
+		metrics_set_tracked("submitting", (double)requests_unsettled(bot->requests));
+}
+
+/* The optional local listener: Seerr's webhook, /healthz and /metrics. */
 static int
 bot_start_httpd(struct bot *bot, char *err, size_t errlen)
 {
@@ -490,6 +519,7 @@ bot_start_httpd(struct bot *bot, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	bot->health = health_attach(bot->httpd, bot->store, bot_collect_metrics, bot);
 	log_info("listening on %s (port %u)", listen, (unsigned)httpd_port(bot->httpd));
 	return 0;
 }
@@ -763,6 +793,9 @@ bot_llm_done(void *arg, enum llm_outcome outcome, const struct intent *in, const
 	struct turn *t = arg;
 	struct intent unknown;
 
+	if (outcome != LLM_REFUSED_RATE)
+		metrics_llm_call(outcome != LLM_OK);
+	metrics_parse(outcome == LLM_OK ? "llm" : "none");
 	if (outcome == LLM_OK) {
 		bot_act(t, in);
 	} else {
@@ -790,6 +823,7 @@ bot_on_message(struct gateway *gw, const struct chat_msg *msg, void *arg)
 		bot_queue_msg(bot, gw, msg);
 		return;
 	}
+	metrics_message_in(gateway_name(gw));
 	t = xcalloc(1, sizeof(*t));
 	t->sender = xstrdup(msg->sender);
 	t->next = bot->turns;
@@ -827,6 +861,7 @@ bot_on_message(struct gateway *gw, const struct chat_msg *msg, void *arg)
 		return;
 	}
 	history_add(history, t->text);
+	metrics_parse(in.source == SOURCE_GRAMMAR ? "grammar" : "none");
 	bot_act(t, &in);
 	turn_release(t);
 }
@@ -1020,6 +1055,7 @@ bot_free(struct bot *bot)
 		bot_queued_free(q);
 	}
 	httpd_free(bot->httpd);
+	health_free(bot->health);
 	webhook_free(bot->webhook);
 	llm_free(bot->llm);
 	while (bot->history) {

@@ -436,6 +436,26 @@ order_new(struct requests *r, sqlite3_int64 id, const char *network, const char 
 	return o;
 }
 
+/* The same person asking again for what an unsettled order already sends
+ * (a message re-sent after a restart): a second order would race the first
+ * past the look-up and ask Seerr twice. */
+static struct order *
+order_find_same(struct requests *r, const struct request_order *ro, const char *seasons)
+{
+	struct order *o;
+	char other[256];
+
+	for (o = r->orders; o; o = o->next) {
+		if (o->seerr_user != ro->seerr_user || o->what.kind != ro->what.kind ||
+		    o->what.tmdb_id != ro->what.tmdb_id || o->what.is_4k != ro->what.is_4k)
+			continue;
+		seasons_encode(&o->what, other, sizeof(other));
+		if (strcmp(other, seasons) == 0)
+			return o;
+	}
+	return NULL;
+}
+
 int
 requests_submit(struct requests *r, const struct request_order *ro)
 {
@@ -446,6 +466,18 @@ requests_submit(struct requests *r, const struct request_order *ro)
 	int rc;
 
 	seasons_encode(&ro->what, seasons, sizeof(seasons));
+	if ((o = order_find_same(r, ro, seasons)) != NULL) {
+		char text[1280];
+
+		snprintf(text, sizeof(text),
+		         "I'm already sending your request for %s; I'll tell you when Overseerr "
+		         "has it.",
+		         o->title);
+		r->say(r->say_arg, ro->network, ro->room, ro->reply_to, text);
+		if (ro->said)
+			ro->said(ro->said_arg);
+		return 0;
+	}
 	if (sqlite3_prepare_v2(store_db(r->store),
 	                       "INSERT INTO requests (network, room, person, reply_to, kind, "
 	                       "tmdb_id, title, year, seasons, is_4k, state, created_at, "

@@ -156,6 +156,9 @@ static const struct spec schema[] = {
     {"console", "exit_wait_ms", T_INT, 0, "30000", 0, 600000, NULL,
      "how long to wait for replies after input ends"},
 
+    {"mcp", "person", T_PERSON, 0, NULL, 0, 0, NULL,
+     "whom an MCP client (usher mcp) acts as, unless --as says"},
+
     {"person", "role", T_ENUM, 0, "member", 0, 0, "admin|member", "what the person may do"},
     {"person", "seerr_user", T_INT, 0, NULL, 1, INT_MAX, NULL,
      "Overseerr -> Users -> the person -> the number in the address"},

@@ -35,7 +35,8 @@ struct llm_call;
 struct loop;
 
 enum llm_outcome {
-	LLM_OK,           /* `in` is a validated intent (source SOURCE_LLM) */
+	LLM_OK,           /* `in` is a validated intent (source SOURCE_LLM; kind
+	                     INTENT_UNKNOWN when the model did not understand either) */
 	LLM_REFUSED_RATE, /* the person used up their hourly budget; nothing was sent */
 	LLM_UNAVAILABLE,  /* down, timed out, 401, 429, 5xx...: `why` says which */
 	LLM_INVALID,      /* the answer failed validation: `why` names the field */

@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,9 @@ fake_spawn(const char *const *argv, int *to_stdin, char *line, size_t size, unsi
 		return -1;
 	}
 	if (pid == 0) {
+		/* A test that dies must not leave its fake holding ctest's
+		 * output pipe open until the timeout. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (to_stdin != NULL) {
 			dup2(in[0], STDIN_FILENO);
 			close(in[0]);

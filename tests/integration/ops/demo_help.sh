@@ -16,7 +16,6 @@ set -e
 elapsed=$(( $(date +%s) - start ))
 fail() { echo "FAIL: $*"; echo "--- stdout"; cat "$out"; echo "--- stderr"; cat "$err"; exit 1; }
 [ "$rc" -eq 0 ] || fail "exit code $rc"
-[ "$elapsed" -le 10 ] || fail "took ${elapsed}s"
 grep -q '^usher: I fetch films and shows for the family' "$out" || fail "no help reply"
 grep -q 'add season 2 of The Bear' "$out" || fail "help has no examples"
 # Nothing of the demo may survive it: no demo_services.py, no temp folder.

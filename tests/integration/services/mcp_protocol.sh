@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# usher mcp speaks JSON-RPC 2.0 and MCP over stdio: handshake, tools/list, every error code, the 1 MiB line cap, and exit 0 at the end of input.
+set -euo pipefail
+usher="$1"; repo="$2"
+tmp="$(mktemp -d)"
+fake_pid=""
+cleanup() { [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; cat "$tmp/fake.err" 2>/dev/null | tail -20; exit 1; }
+
+/usr/bin/python3 "$repo/tests/fakes/fake_seerr.py" --no-library --port 0  >"$tmp/fake.out" 2>"$tmp/fake.err" &
+fake_pid=$!
+for _ in $(seq 1 100); do grep -q '^LISTENING' "$tmp/fake.out" && break; sleep 0.05; done
+port="$(awk '/^LISTENING/ {print $2}' "$tmp/fake.out")"
+[ -n "$port" ] || fail "fake seerr did not start"
+cat >"$tmp/usher.conf" <<CONF
+[seerr]
+url = http://127.0.0.1:$port
+api_key = test-seerr-key
+[person mum]
+role = admin
+seerr_user = 1
+CONF
+chmod 600 "$tmp/usher.conf"
+
+timeout 60 /usr/bin/python3 "$repo/tests/fakes/mcp_client.py" --usher "$usher" \
+    --config "$tmp/usher.conf" --as mum --seerr "http://127.0.0.1:$port" --seerr-user 1 protocol \
+    || fail "mcp_client.py protocol"
