@@ -323,7 +323,10 @@ def scenario_admin(c, a):
 	res = c.call("list_requests", {"scope": "all", "filter": "pending"})
 	pending = res["structuredContent"]["requests"]
 	check(not res["isError"] and len(pending) == 2, "two pending requests: %r" % res)
-	first, second = pending[0]["requestId"], pending[1]["requestId"]
+	film = [r for r in pending if r["type"] == "movie"]
+	check(film and film[0]["tmdbId"] == 841, "Dune (1984) is pending: %r" % pending)
+	first = film[0]["requestId"]
+	second = [r["requestId"] for r in pending if r["requestId"] != first][0]
 	res = c.call("approve_request", {"requestId": first})
 	check(not res["isError"] and res["structuredContent"]["request"]["approval"] == "approved",
 	      "approve: %r" % res)
@@ -341,10 +344,14 @@ def scenario_admin(c, a):
 	res = c.call("downloads")
 	check(not res["isError"] and res["structuredContent"]["scope"] == "all",
 	      "downloads: %r" % res)
-	check(any(r["requestId"] == first for r in res["structuredContent"]["requests"]),
-	      "the approved request is being fetched: %r" % res)
+	dl = [r for r in res["structuredContent"]["requests"] if r["requestId"] == first]
+	check(dl and dl[0]["tmdbId"] == 841, "the approved request is being fetched: %r" % res)
+	check(dl[0].get("percent") == 52 and dl[0].get("timeLeftSeconds") == 540,
+	      "percent and time left from Radarr's queue: %r" % dl)
+	check(dl[0]["state"] == "downloading 52% ETA 9 min", "state words: %r" % dl)
+	check("downloading 52% ETA 9 min" in text_of(res), "summary: %r" % text_of(res))
 	check(c.close() == 0, "exit 0 at EOF")
-	return "list all, approve, decline as user %s, downloads" % a.seerr_user
+	return "list all, approve, decline as user %s, downloads with Radarr's percent" % a.seerr_user
 
 
 def main():
