@@ -159,16 +159,17 @@ probe_fail(struct probe *p, const struct service_result *res, const char *url)
 		             p->auth_fix);
 		break;
 	case SERVICE_UNREACHABLE:
-		probe_finish(p, false,
-		             "%s: cannot connect to %s — %s; check [%s] url and that %s is running",
-		             p->name, target, reason, p->section, p->name);
+		/* Connected but silent is a different fault from refused. */
+		probe_finish(p, false, "%s: %s %s — %s; check [%s] url and that %s is running",
+		             p->name,
+		             strstr(reason, "timed out") ? "no answer from" : "cannot connect to",
+		             target, reason, p->section, p->name);
 		break;
 	case SERVICE_TLS:
-		probe_finish(
-		    p, false,
-		    "%s: TLS failed with %s — %s; set [%s] ca_file, or tls_insecure = true "
-		    "for a self-signed certificate",
-		    p->name, target, reason, p->section);
+		probe_finish(p, false,
+		             "%s: TLS failed with %s — %s; set [%s] ca_file, or tls_verify = false "
+		             "for a self-signed certificate",
+		             p->name, target, reason, p->section);
 		break;
 	case SERVICE_NOT_FOUND:
 		probe_finish(p, false,

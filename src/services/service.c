@@ -1,5 +1,7 @@
 #include "services/service.h"
 
+#include "ops/metrics.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +10,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/http.h"
+#include "ops/metrics.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -91,8 +94,8 @@ server_words(const struct http_response *resp, char *out, size_t outlen)
 			*p = ' ';
 }
 
-void
-service_result_from_http(struct service_result *out, const char *name,
+static void
+service_classify_http(struct service_result *out, const char *name,
                          const struct http_response *resp)
 {
 	const char *why = resp->error ? resp->error : "no answer";
@@ -150,6 +153,16 @@ service_result_from_http(struct service_result *out, const char *name,
 	else
 		service_result_set(out, SERVICE_BAD_RESPONSE, st,
 		                   "%s answered with an unexpected status (%ld)", name, st);
+}
+
+/* Every answer from every service passes here, so this is where /metrics
+ * counts upstream calls and errors. */
+void
+service_result_from_http(struct service_result *out, const char *service_name,
+                         const struct http_response *resp)
+{
+	service_classify_http(out, service_name, resp);
+	metrics_upstream(service_name, out->error != SERVICE_OK);
 }
 
 json_t *
