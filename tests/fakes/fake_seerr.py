@@ -394,6 +394,20 @@ def make_fake(routes, catalog_path=DEFAULT_CATALOG, api_key=DEFAULT_KEY, users=N
 	def me(req):
 		return st.user_json(req.user, req.user)
 
+	# A user's own notification settings, where the Discord id lives
+	# (NOTES 1.7); other people's need MANAGE_USERS.
+	@route("GET", r"^/api/v1/user/(\d+)/settings/notifications$")
+	def notification_settings(req):
+		uid = int(req.match.group(1))
+		u = st.users.get(uid)
+		if u is None:
+			return error(404, "User not found.")
+		if uid != req.user["id"] and not (req.user["permissions"] & (ADMIN | MANAGE_USERS)):
+			return Response(403, json=NO_PERMISSION)
+		return {"discordId": u.get("discordId"), "discordEnabled": bool(u.get("discordId")),
+		        "telegramChatId": None, "telegramEnabled": False, "pushbulletAccessToken": None,
+		        "email": None, "notificationTypes": {}}
+
 	@route("GET", r"^/api/v1/search$")
 	def search(req):
 		query = req.arg("query")

@@ -30,7 +30,10 @@ class Fail(Exception):
 
 BOB = "53908232506183699"
 # Cases that need slash commands (application_id, guild) and a fake Seerr.
-SLASH = {"slash_help", "slash_request_buttons", "autocomplete", "token_expired"}
+SLASH = {"slash_help", "slash_request_buttons", "autocomplete", "token_expired",
+         "seerr_discord_id"}
+# A person known only through the Discord id in their own Seerr settings.
+CAROL = "53908232506183711"
 
 
 class Run:
@@ -42,7 +45,12 @@ class Run:
 		if case in SLASH:
 			self.seerr = subprocess.Popen(
 				[sys.executable, os.path.join(repo, "tests/fakes/fake_seerr.py"), "--port", "0",
-				 "--no-library"], stdout=subprocess.PIPE,
+				 "--no-library", "--users", json.dumps([
+				     {"id": 1, "displayName": "Mum", "permissions": 2},
+				     {"id": 2, "displayName": "Dad", "permissions": 32 | 128},
+				     {"id": 3, "displayName": "Kid", "permissions": 32},
+				     {"id": 4, "displayName": "Carol", "permissions": 32,
+				      "discordId": CAROL}])], stdout=subprocess.PIPE,
 				stderr=open(os.path.join(self.tmp, "seerr.err"), "w"), text=True)
 			line = self.seerr.stdout.readline()
 			if not line.startswith("LISTENING "):
@@ -65,6 +73,7 @@ class Run:
 			f.write("[usher]\nlog_level = debug\n[discord]\ntoken = %s\napi_url = %s/api/v10\n%s"
 			        "[person alice]\nrole = member\ndiscord = %s\nseerr_user = 2\n"
 			        "[person bob]\nrole = member\ndiscord = %s\nseerr_user = 3\n"
+			        "[person carol]\nrole = member\nseerr_user = 4\n"
 			        "[store]\npath = %s/usher.db\n"
 			        % (TOKEN, self.base, extra, ALICE, BOB, self.tmp))
 		os.chmod(conf, 0o600)
@@ -209,6 +218,16 @@ def case_stranger(run):
 	run.message("get me dune", author=STRANGER, mid="1002")
 	post = reply_to(run, "1002")[0]
 	expect("family members I know" in post["json"]["content"], "content: %r" % post["json"])
+
+
+def case_seerr_discord_id(run):
+	"""Carol's config has no Discord id; her Seerr settings do, so she is
+	answered as herself, not refused."""
+	run.ready()
+	run.wait("carol learnt", lambda: "carol is Discord user %s" % CAROL in run.stderr())
+	run.message("help", author=CAROL, mid="1020")
+	post = reply_to(run, "1020")[0]
+	expect("I fetch films" in post["json"]["content"], "content: %r" % post["json"]["content"])
 
 
 def case_guild_mention(run):
