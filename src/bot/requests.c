@@ -207,12 +207,79 @@ order_say(struct order *o, const char *text)
 		said(o->said_arg);
 }
 
+/* The answer is recorded as owed before it is said and marked told right
+ * after, so a crash in between repeats it at the next start rather than
+ * losing it: a person may rarely hear it twice, never not at all. */
+static void
+order_record_settled(struct order *o, const char *state, long seerr_id, const char *text)
+{
+	sqlite3_stmt *q;
+
+	if (sqlite3_prepare_v2(store_db(o->r->store),
+	                       "UPDATE requests SET state = ?, seerr_request_id = ?, reply = ?,"
+	                       " told = 0, updated_at = ? WHERE id = ?",
+	                       -1, &q, NULL) != SQLITE_OK) {
+		log_warnx("store: cannot settle request %lld: %s", (long long)o->id,
+		          sqlite3_errmsg(store_db(o->r->store)));
+		return;
+	}
+	sqlite3_bind_text(q, 1, state, -1, SQLITE_STATIC);
+	if (seerr_id > 0)
+		sqlite3_bind_int64(q, 2, seerr_id);
+	else
+		sqlite3_bind_null(q, 2);
+	sqlite3_bind_text(q, 3, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, (sqlite3_int64)time(NULL));
+	sqlite3_bind_int64(q, 5, o->id);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		log_warnx("store: cannot settle request %lld: %s", (long long)o->id,
+		          sqlite3_errmsg(store_db(o->r->store)));
+	sqlite3_finalize(q);
+}
+
+static void
+order_told(struct requests *r, sqlite3_int64 id)
+{
+	sqlite3_stmt *q;
+
+	if (sqlite3_prepare_v2(store_db(r->store), "UPDATE requests SET told = 1 WHERE id = ?", -1,
+	                       &q, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_step(q);
+	sqlite3_finalize(q);
+}
+
+/* Says what a previous run settled but died before saying. */
+static void
+requests_say_owed(struct requests *r)
+{
+	sqlite3_stmt *q;
+
+	if (sqlite3_prepare_v2(store_db(r->store),
+	                       "SELECT id, network, room, reply_to, reply FROM requests"
+	                       " WHERE told = 0 AND state != 'queued' AND reply IS NOT NULL"
+	                       " ORDER BY id",
+	                       -1, &q, NULL) != SQLITE_OK)
+		return;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		sqlite3_int64 id = sqlite3_column_int64(q, 0);
+
+		log_info("request %lld: saying what the last run could not", (long long)id);
+		r->say(r->say_arg, (const char *)sqlite3_column_text(q, 1),
+		       (const char *)sqlite3_column_text(q, 2), (const char *)sqlite3_column_text(q, 3),
+		       (const char *)sqlite3_column_text(q, 4));
+		order_told(r, id);
+	}
+	sqlite3_finalize(q);
+}
+
 /* The order reached a final answer: record it, then tell the person; a
  * request that exists in Seerr is handed on to be followed. */
 static void
 order_settle(struct order *o, const char *state, long seerr_id, const char *text)
 {
-	order_update(o, state, seerr_id);
+	order_record_settled(o, state, seerr_id, text);
 	if (o->r->made && (strcmp(state, "created") == 0 || strcmp(state, "duplicate") == 0)) {
 		struct request_made m = {
 		    .network = o->network,
@@ -227,6 +294,7 @@ order_settle(struct order *o, const char *state, long seerr_id, const char *text
 	log_info("request %lld for %s (%s): %s", (long long)o->id, o->person, o->title, state);
 	order_unlink(o);
 	order_say(o, text);
+	order_told(o->r, o->id);
 	order_free(o);
 }
 
@@ -348,6 +416,29 @@ order_matches(const struct order *o, const struct seerr_request *q)
 	return true;
 }
 
+/* Another order of ours already settled on this Seerr request: the person
+ * sent the message again (after a restart, say) and the search behind it
+ * was answered before that order settled. Saying "Requested" twice would
+ * be wrong. */
+static bool
+order_settled_before(const struct order *o, long seerr_id)
+{
+	sqlite3_stmt *q;
+	bool found;
+
+	if (seerr_id <= 0 ||
+	    sqlite3_prepare_v2(store_db(o->r->store),
+	                       "SELECT 1 FROM requests WHERE seerr_request_id = ? AND id != ? AND "
+	                       "state = 'created'",
+	                       -1, &q, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_int64(q, 1, seerr_id);
+	sqlite3_bind_int64(q, 2, o->id);
+	found = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_finalize(q);
+	return found;
+}
+
 static void
 order_existing(void *arg, const struct service_result *res, const struct seerr_request *items,
                size_t count, long total)
@@ -368,6 +459,13 @@ order_existing(void *arg, const struct service_result *res, const struct seerr_r
 		if (order_matches(o, &items[i])) {
 			char text[1280];
 
+			if (order_settled_before(o, items[i].id)) {
+				snprintf(text, sizeof(text),
+				         "%s%s was already requested, so I didn't ask again.",
+				         o->told_waiting ? "Overseerr is back: " : "", o->title);
+				order_settle(o, "repeat", items[i].id, text);
+				return;
+			}
 			snprintf(text, sizeof(text),
 			         "%sRequested %s for you. I'll keep you posted.",
 			         o->told_waiting ? "Overseerr is back: " : "", o->title);
@@ -520,6 +618,7 @@ requests_resume(struct requests *r)
 {
 	sqlite3_stmt *q;
 
+	requests_say_owed(r);
 	if (sqlite3_prepare_v2(store_db(r->store),
 	                       "SELECT id, network, room, person, reply_to, seerr_user, kind, "
 	                       "tmdb_id, title, year, seasons, is_4k, attempts, told_waiting "

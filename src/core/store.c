@@ -83,6 +83,10 @@ static const char *const migrations[] = {
     "  mention TEXT,"
     "  PRIMARY KEY (tracked_id, network, room, person)"
     ");",
+    /* 4: what a settled request's person is to be told, until it is said:
+     * a crash between settling and speaking must not lose the answer */
+    "ALTER TABLE requests ADD COLUMN reply TEXT;"
+    "ALTER TABLE requests ADD COLUMN told INTEGER NOT NULL DEFAULT 1;",
 };
 
 #define STORE_SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))

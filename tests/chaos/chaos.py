@@ -80,7 +80,7 @@ def build_script(rng):
 			steps.append(("my requests", r"Your requests|requests", "list"))
 	# The cancel comes after Toy Story 3 was asked for, whichever position it got.
 	pos = next(i for i, s in enumerate(steps) if s[2] == CANCELLED)
-	steps.insert(pos + 2, ("cancel toy story 3", r"Toy Story 3|cancel|Cancel", "cancel"))
+	steps.insert(pos + 2, ("cancel toy story 3", r"Toy Story 3|cancel|Cancel|can.t read|Overseerr", "cancel"))
 	# The question and its answer stay together (a cancel in between would end the question).
 	pos = next(i for i, s in enumerate(steps) if s[2] == films[4][1])
 	steps[pos + 1:pos + 1] = [
@@ -345,6 +345,11 @@ def main():
 			fake.kill()
 			fake.wait()
 
+	for i in range(1, runs + 1):
+		with open(os.path.join(tmp, "err%d" % i), errors="replace") as f:
+			m = re.search(r"ERROR: \w+Sanitizer.*|runtime error:.*", f.read())
+		if m:
+			problems.append("run %d: %s (see err%d)" % (i, m.group(0), i))
 	label_of = {tmdb: label for _m, label, tmdb in FILMS}
 	label_of[DUNE_1984[1]] = DUNE_1984[0]
 	posts = {}
@@ -365,7 +370,8 @@ def main():
 		if m:
 			said[m.group(1)] = said.get(m.group(1), 0) + 1
 			told.add(m.group(1))
-		m = re.search(r"(?:^usher: |Overseerr is back: )(.+?) was already requested", line)
+		m = re.search(r"(?:^usher: |Overseerr is back: )(.+?) (?:was already requested|is "
+		              r"already on its way)", line)
 		if m:
 			told.add(m.group(1))
 		m = re.search(r"Cancelled the request for (.+?)\.$", line)
@@ -409,7 +415,11 @@ def main():
 	for tmdb in sorted(set(in_seerr) | set(posts)):
 		label = label_of.get(tmdb, str(tmdb))
 		if label not in told and label not in still_queued:
-			unack.append(label)
+			later = [w for w, pat in (("a progress message", r"^usher: %s: "),
+			                          ("\"my requests\"", r"^\s+\d+\) %s ·"))
+			         if any(re.search(pat % re.escape(label), l) for l in transcript)]
+			unack.append(label + (" (never said \"Requested\"; only %s mentioned it)" %
+			                      " and ".join(later) if later else " (never mentioned)"))
 	created = len(posts)
 
 	print("chaos: runs %d, steps %d, Seerr list %d, POSTs %d (%d failed on purpose), DELETEs %d, "
@@ -427,6 +437,8 @@ def main():
 			print("  | " + line)
 	print("kills %d, acknowledged %d, created %d, lost %d, duplicated %d, unacknowledged %d" %
 	      (killed, len(told), created, len(lost), len(dup), len(unack)), flush=True)
+	with open(os.path.join(tmp, "transcript.txt"), "w") as f:
+		f.write("\n".join(transcript) + "\n")
 	if a.keep or bad:
 		print("chaos: files kept in %s" % tmp)
 	else:
