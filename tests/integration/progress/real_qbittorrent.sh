@@ -77,45 +77,7 @@ CONF
 chmod 600 "$tmp/usher.conf"
 # drive OUT ERR then STEPS: "say TEXT" | "wait REGEX" | "run CMD" | "sleep S"
 drive() {
-	/usr/bin/python3 - "$usher" "$tmp/usher.conf" "$@" <<'PY'
-import re, subprocess, sys, time
-usher, conf, out, err = sys.argv[1:5]
-steps = sys.argv[5:]
-with open(out, "w") as fo, open(err, "w") as fe:
-	p = subprocess.Popen([usher, "run", "--config", conf], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-	                     stderr=fe, text=True, bufsize=1)
-	lines = []
-	import threading
-	def reader():
-		for line in p.stdout:
-			lines.append(line.rstrip("\n"))
-			fo.write(line); fo.flush()
-	th = threading.Thread(target=reader, daemon=True); th.start()
-	ok = True
-	for st in steps:
-		kind, _, arg = st.partition(" ")
-		if kind == "say":
-			p.stdin.write(arg + "\n"); p.stdin.flush()
-		elif kind == "sleep":
-			time.sleep(float(arg))
-		elif kind == "run":
-			subprocess.run(arg, shell=True, check=True)
-		elif kind == "wait":
-			end = time.monotonic() + 90
-			while not any(re.search(arg, l) for l in lines):
-				if time.monotonic() > end or p.poll() is not None:
-					print("timed out waiting for %r" % arg); ok = False; break
-				time.sleep(0.05)
-			if not ok:
-				break
-	p.stdin.close()
-	try:
-		p.wait(30)
-	except subprocess.TimeoutExpired:
-		p.kill(); p.wait(); print("usher did not exit"); ok = False
-	th.join(5)
-	sys.exit(0 if ok and p.returncode == 0 else 1)
-PY
+	/usr/bin/python3 "$repo/tests/fakes/drive_usher.py" --wait-s 90 "$usher" "$tmp/usher.conf" "$@"
 }
 seerr_available='{"routes": [{"method": "GET", "path": "/api/v1/request", "json": {"pageInfo": {"pages": 1, "pageSize": 100, "results": 1, "page": 1}, "results": [{"id": 1, "status": 2, "type": "movie", "is4k": false, "media": {"tmdbId": 157336, "mediaType": "movie", "status": 5}, "requestedBy": {"id": 2}}]}}]}'
 
