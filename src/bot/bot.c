@@ -323,38 +323,9 @@ turn_replyf(struct turn *t, const char *fmt, ...)
 	return rc;
 }
 
-static void
-bot_say_done(void *arg, int status, const char *msg_id, const char *error)
-{
-	turn_reply_done(arg, status, msg_id, error);
-}
-
-/* Speaks in a conversation outside any turn (a request settled later). */
-static int
-bot_say(void *arg, const char *network, const char *room, const char *reply_to, const char *text)
-{
-	struct bot *bot = arg;
-	struct gateway *gw = bot_gateway(bot, network);
-	struct chat_out out;
-
-	if (gw == NULL) {
-		log_warnx("cannot tell %s: that network is not configured any more", room);
-		return -1;
-	}
-	memset(&out, 0, sizeof(out));
-	out.text = text;
-	out.reply_to = reply_to;
-	bot->in_flight++;
-	if (gateway_send(gw, room, &out, bot_say_done, bot) == -1) {
-		bot_work_done(bot);
-		return -1;
-	}
-	metrics_message_out(network);
-	return 0;
-}
-
-/* Progress speaks through these: its messages count as work in flight so
- * a console run waits for them, and their completion goes back to it. */
+/* Everything said outside a turn (a request settled later, progress)
+ * goes through here: it counts as work in flight so a console run waits
+ * for it, and its completion goes back to whoever asked. */
 struct bot_relay {
 	struct bot *bot;
 	gateway_done_cb *done;
@@ -369,32 +340,32 @@ bot_relay_done(void *arg, int status, const char *msg_id, const char *error)
 
 	if (r->done)
 		r->done(r->arg, status, msg_id, error);
+	else if (status != 0)
+		log_warnx("a message was not delivered: %s", error ? error : "unknown error");
 	free(r);
 	bot_work_done(bot);
 }
 
+/* Sends `out`, or edits message `msg_id` with it when not NULL. */
 static int
-bot_progress_post(void *arg, const char *network, const char *room, const char *msg_id,
-                  const char *text, const char *mention, gateway_done_cb *done, void *done_arg)
+bot_post(struct bot *bot, const char *network, const char *room, const char *msg_id,
+         const struct chat_out *out, gateway_done_cb *done, void *done_arg)
 {
-	struct bot *bot = arg;
 	struct gateway *gw = bot_gateway(bot, network);
 	struct bot_relay *r;
-	struct chat_out out;
 	int rc;
 
-	if (gw == NULL)
+	if (gw == NULL) {
+		log_warnx("cannot tell %s: that network is not configured any more", room);
 		return -1;
-	memset(&out, 0, sizeof(out));
-	out.text = text;
-	out.mention = mention;
+	}
 	r = xcalloc(1, sizeof(*r));
 	r->bot = bot;
 	r->done = done;
 	r->arg = done_arg;
 	bot->in_flight++;
-	rc = msg_id ? gateway_edit(gw, room, msg_id, &out, bot_relay_done, r)
-	            : gateway_send(gw, room, &out, bot_relay_done, r);
+	rc = msg_id ? gateway_edit(gw, room, msg_id, out, bot_relay_done, r)
+	            : gateway_send(gw, room, out, bot_relay_done, r);
 	if (rc == -1) {
 		free(r);
 		bot_work_done(bot);
@@ -404,18 +375,31 @@ bot_progress_post(void *arg, const char *network, const char *room, const char *
 	return rc;
 }
 
+/* Speaks in a conversation outside any turn (a request settled later). */
+static int
+bot_say(void *arg, const char *network, const char *room, const char *reply_to, const char *text)
+{
+	struct chat_out out = {.text = text, .reply_to = reply_to};
+
+	return bot_post(arg, network, room, NULL, &out, NULL, NULL);
+}
+
 static int
 bot_progress_send(void *arg, const char *network, const char *room, const char *text,
                   const char *mention, gateway_done_cb *done, void *done_arg)
 {
-	return bot_progress_post(arg, network, room, NULL, text, mention, done, done_arg);
+	struct chat_out out = {.text = text, .mention = mention};
+
+	return bot_post(arg, network, room, NULL, &out, done, done_arg);
 }
 
 static int
 bot_progress_edit(void *arg, const char *network, const char *room, const char *msg_id,
                   const char *text, gateway_done_cb *done, void *done_arg)
 {
-	return bot_progress_post(arg, network, room, msg_id, text, NULL, done, done_arg);
+	struct chat_out out = {.text = text};
+
+	return bot_post(arg, network, room, msg_id, &out, done, done_arg);
 }
 
 static bool
