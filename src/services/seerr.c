@@ -667,9 +667,10 @@ filter_name(enum seerr_request_filter f)
 	return "all";
 }
 
-struct seerr_call *
-seerr_list_requests(struct seerr *s, long as_user, enum seerr_request_filter filter,
-                    long requested_by, int take, int skip, seerr_requests_cb *cb, void *arg)
+/* GET /request with the paging bounds every list call shares. */
+static struct seerr_call *
+list_call(struct seerr *s, long as_user, enum seerr_request_filter filter, long requested_by,
+          int take, int skip, const char *sort, seerr_requests_cb *cb, void *arg)
 {
 	struct seerr_call *c = call_new(s, STEP_LIST, as_user, SEERR_MOVIE, 0, arg);
 
@@ -678,23 +679,25 @@ seerr_list_requests(struct seerr *s, long as_user, enum seerr_request_filter fil
 	skip = skip < 0 ? 0 : skip;
 	if (requested_by > 0)
 		call_start(c, "GET", NULL,
-		           "/api/v1/request?take=%d&skip=%d&filter=%s&sort=added&requestedBy=%ld",
-		           take, skip, filter_name(filter), requested_by);
+		           "/api/v1/request?take=%d&skip=%d&filter=%s&sort=%s&requestedBy=%ld",
+		           take, skip, filter_name(filter), sort, requested_by);
 	else
-		call_start(c, "GET", NULL, "/api/v1/request?take=%d&skip=%d&filter=%s&sort=added",
-		           take, skip, filter_name(filter));
+		call_start(c, "GET", NULL, "/api/v1/request?take=%d&skip=%d&filter=%s&sort=%s",
+		           take, skip, filter_name(filter), sort);
 	return c;
+}
+
+struct seerr_call *
+seerr_list_requests(struct seerr *s, long as_user, enum seerr_request_filter filter,
+                    long requested_by, int take, int skip, seerr_requests_cb *cb, void *arg)
+{
+	return list_call(s, as_user, filter, requested_by, take, skip, "added", cb, arg);
 }
 
 struct seerr_call *
 seerr_list_recently_changed(struct seerr *s, int take, seerr_requests_cb *cb, void *arg)
 {
-	struct seerr_call *c = call_new(s, STEP_LIST, 0, SEERR_MOVIE, 0, arg);
-
-	c->cb.requests = cb;
-	take = take <= 0 ? 10 : take > TAKE_MAX ? TAKE_MAX : take;
-	call_start(c, "GET", NULL, "/api/v1/request?take=%d&skip=0&filter=all&sort=modified", take);
-	return c;
+	return list_call(s, 0, SEERR_FILTER_ALL, 0, take, 0, "modified", cb, arg);
 }
 
 static struct seerr_call *
