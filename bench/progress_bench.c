@@ -47,7 +47,7 @@ struct counts {
 };
 
 static int
-host_send(void *arg, const char *network, const char *room, const char *text, const char *mention,
+host_send(void *arg, const char *network, const char *room, const struct chat_out *out,
           gateway_done_cb *done, void *done_arg)
 {
 	struct counts *c = arg;
@@ -55,8 +55,7 @@ host_send(void *arg, const char *network, const char *room, const char *text, co
 
 	(void)network;
 	(void)room;
-	(void)text;
-	(void)mention;
+	(void)out;
 	snprintf(id, sizeof(id), "m%ld", ++c->sends);
 	if (done)
 		done(done_arg, 0, id, NULL);
@@ -64,14 +63,14 @@ host_send(void *arg, const char *network, const char *room, const char *text, co
 }
 
 static int
-host_edit(void *arg, const char *network, const char *room, const char *msg_id, const char *text,
-          gateway_done_cb *done, void *done_arg)
+host_edit(void *arg, const char *network, const char *room, const char *msg_id,
+          const struct chat_out *out, gateway_done_cb *done, void *done_arg)
 {
 	struct counts *c = arg;
 
 	(void)network;
 	(void)room;
-	(void)text;
+	(void)out;
 	c->edits++;
 	if (done)
 		done(done_arg, 0, msg_id, NULL);
@@ -212,7 +211,8 @@ run_level(struct env *e, long n)
 {
 	struct progress_services svc = {e->seerr, e->radarr, e->sonarr, e->qb};
 	struct counts counts = {0, 0};
-	struct progress_host host = {host_send, host_edit, host_can_edit, &counts};
+	struct progress_host host = {
+	    .send = host_send, .edit = host_edit, .can_edit = host_can_edit, .arg = &counts};
 	char path[128], err[256], label[64];
 	struct store *st;
 	struct progress *p;

@@ -91,9 +91,15 @@ struct turn {
 	char *sender;
 	bool direct;
 	bool stranger;
+	bool typing; /* "usher is typing" shown, to clear at the end */
+	loop_timer_id typing_timer;
 	int refs;
 	struct turn *next; /* in bot->turns while alive */
 };
+
+/* An answer that takes longer than this (a service call, the LLM) shows
+ * "usher is typing"; quicker ones do not flicker it on and off. */
+#define TYPING_DELAY_MS 400
 
 /* The last few things a person said in a conversation, for the LLM. */
 #define HISTORY_TURNS         4
@@ -251,6 +257,10 @@ turn_release(struct turn *t)
 	}
 	if (bot->queue && bot->dequeue_timer == 0)
 		bot->dequeue_timer = loop_add_timer(bot->loop, 0, bot_dequeue, bot);
+	if (t->typing_timer != 0)
+		loop_cancel_timer(bot->loop, t->typing_timer);
+	if (t->typing)
+		gateway_typing(t->gw, t->room, false);
 	free(t->sender);
 	free(t->room);
 	free(t->msg_id);
@@ -385,21 +395,55 @@ bot_say(void *arg, const char *network, const char *room, const char *reply_to, 
 }
 
 static int
-bot_progress_send(void *arg, const char *network, const char *room, const char *text,
-                  const char *mention, gateway_done_cb *done, void *done_arg)
+bot_progress_send(void *arg, const char *network, const char *room, const struct chat_out *out,
+                  gateway_done_cb *done, void *done_arg)
 {
-	struct chat_out out = {.text = text, .mention = mention};
-
-	return bot_post(arg, network, room, NULL, &out, done, done_arg);
+	return bot_post(arg, network, room, NULL, out, done, done_arg);
 }
 
 static int
 bot_progress_edit(void *arg, const char *network, const char *room, const char *msg_id,
-                  const char *text, gateway_done_cb *done, void *done_arg)
+                  const struct chat_out *out, gateway_done_cb *done, void *done_arg)
 {
-	struct chat_out out = {.text = text};
+	return bot_post(arg, network, room, msg_id, out, done, done_arg);
+}
 
-	return bot_post(arg, network, room, msg_id, &out, done, done_arg);
+/* A direct message to a person: on the network they asked from when they
+ * are known there, else on the first connected network that knows them. */
+static int
+bot_send_direct(void *arg, const char *person, const char *network, const struct chat_out *out,
+                gateway_done_cb *done, void *done_arg)
+{
+	struct bot *bot = arg;
+	struct gateway *gw = NULL;
+	const char *user = NULL;
+	struct bot_relay *r;
+	size_t i;
+
+	if (network != NULL && (gw = bot_gateway(bot, network)) != NULL &&
+	    gateway_can_send_direct(gw))
+		user = people_identity(bot->people, person, network);
+	for (i = 0; user == NULL && i < bot->gateway_count; i++) {
+		gw = bot->gateways[i];
+		if (gateway_can_send_direct(gw))
+			user = people_identity(bot->people, person, gateway_name(gw));
+	}
+	if (user == NULL) {
+		log_warnx("cannot message %s directly: no network where usher knows them", person);
+		return -1;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->bot = bot;
+	r->done = done;
+	r->arg = done_arg;
+	bot->in_flight++;
+	if (gateway_send_direct(gw, user, out, bot_relay_done, r) == -1) {
+		free(r);
+		bot_work_done(bot);
+		return -1;
+	}
+	metrics_message_out(gateway_name(gw));
+	return 0;
 }
 
 static bool
@@ -793,6 +837,18 @@ bot_llm_done(void *arg, enum llm_outcome outcome, const struct intent *in, const
 }
 
 static void
+turn_typing_due(struct loop *loop, loop_timer_id id, void *arg)
+{
+	struct turn *t = arg;
+
+	(void)loop;
+	(void)id;
+	t->typing_timer = 0;
+	t->typing = true;
+	gateway_typing(t->gw, t->room, true);
+}
+
+static void
 bot_on_message(struct gateway *gw, const struct chat_msg *msg, void *arg)
 {
 	struct bot *bot = arg;
@@ -831,6 +887,8 @@ bot_on_message(struct gateway *gw, const struct chat_msg *msg, void *arg)
 		return;
 	}
 	t->stranger = stranger;
+	gateway_seen(gw, t->room, msg->msg_id);
+	t->typing_timer = loop_add_timer(bot->loop, TYPING_DELAY_MS, turn_typing_due, t);
 	nlu_understand(bot->nlu, t->text, &in);
 	history = bot_history(bot, t);
 	/* Only what no grammar rule placed goes to the LLM; its answer is
@@ -946,6 +1004,7 @@ bot_new_with_networks(struct loop *loop, const struct config *cfg, struct store 
 		    .send = bot_progress_send,
 		    .edit = bot_progress_edit,
 		    .can_edit = bot_progress_can_edit,
+		    .send_direct = bot_send_direct,
 		    .arg = bot,
 		};
 

@@ -56,10 +56,15 @@ people_new(const struct config *cfg)
 		const char *name = config_person_name(cfg, i);
 		const char *role = config_person_get(cfg, name, "role");
 		const char *seerr = config_person_get(cfg, name, "seerr_user");
+		const char *notify = config_person_get(cfg, name, "notify");
 
 		p->persons[i].name = xstrdup(name);
 		p->persons[i].role = role && strcmp(role, "admin") == 0 ? ROLE_ADMIN : ROLE_MEMBER;
 		p->persons[i].seerr_user = seerr ? strtol(seerr, NULL, 10) : 0;
+		p->persons[i].notify = notify == NULL                ? NOTIFY_ROOM
+		                       : strcmp(notify, "dm") == 0   ? NOTIFY_DM
+		                       : strcmp(notify, "both") == 0 ? NOTIFY_BOTH
+		                                                     : NOTIFY_ROOM;
 		for (n = 0; n < PEOPLE_NETWORKS; n++) {
 			const char *list = config_person_get(cfg, name, people_networks[n]);
 			if (list)
@@ -149,15 +154,23 @@ people_add_identity(struct people *p, const char *name, const char *network, con
 	}
 }
 
-bool
-people_has_identity(const struct people *p, const char *name, const char *network)
+const char *
+people_identity(const struct people *p, const char *name, const char *network)
 {
 	const struct person *who = people_by_name(p, name);
 	size_t i;
 
+	if (who != NULL && strcmp(network, "console") == 0)
+		return who->name;
 	for (i = 0; who && i < p->id_count; i++)
 		if (p->ids[i].person == (size_t)(who - p->persons) &&
 		    strcmp(p->ids[i].network, network) == 0)
-			return true;
-	return false;
+			return p->ids[i].id;
+	return NULL;
+}
+
+bool
+people_has_identity(const struct people *p, const char *name, const char *network)
+{
+	return people_identity(p, name, network) != NULL;
 }

@@ -20,10 +20,19 @@ enum person_role {
 	ROLE_ADMIN,
 };
 
+/* Where "it's ready" reaches a person: the room where they asked, a
+ * direct message, or both ([person] notify). */
+enum person_notify {
+	NOTIFY_ROOM = 0,
+	NOTIFY_DM,
+	NOTIFY_BOTH,
+};
+
 struct person {
 	const char *name;
 	enum person_role role;
 	long seerr_user; /* 0 when not mapped */
+	enum person_notify notify;
 };
 
 /* Returns a new directory the caller frees with people_free(). The config
@@ -44,5 +53,8 @@ void people_add_identity(struct people *people, const char *name, const char *ne
                          const char *id);
 /* True when the person has an identity on `network` in the config. */
 bool people_has_identity(const struct people *people, const char *name, const char *network);
+/* The person's first identity on `network` (borrowed, valid until the
+ * directory is freed), or NULL. */
+const char *people_identity(const struct people *people, const char *name, const char *network);
 
 #endif

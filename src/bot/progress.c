@@ -908,15 +908,17 @@ progress_announce(struct progress *p, struct tracked *t, const char *what)
 	char text[PROGRESS_TEXT_MAX + 64];
 	size_t i;
 
+	struct chat_out out = {.text = text};
+
 	snprintf(text, sizeof(text), "@%s %s %s", t->who.person, t->label, what);
-	p->host.send(p->host.arg, t->who.network, t->who.room, text, t->who.mention,
-	             progress_edit_done, NULL);
+	out.mention = t->who.mention;
+	p->host.send(p->host.arg, t->who.network, t->who.room, &out, progress_edit_done, NULL);
 	for (i = 0; i < t->follower_count; i++) {
 		struct follower *f = &t->followers[i];
 
 		snprintf(text, sizeof(text), "@%s %s %s", f->person, t->label, what);
-		p->host.send(p->host.arg, f->network, f->room, text, f->mention, progress_edit_done,
-		             NULL);
+		out.mention = f->mention;
+		p->host.send(p->host.arg, f->network, f->room, &out, progress_edit_done, NULL);
 	}
 }
 
@@ -930,6 +932,7 @@ progress_show(struct progress *p, struct tracked *t, enum progress_state state, 
 	    state == PROGRESS_READY || state == PROGRESS_DECLINED || state == PROGRESS_FAILED;
 	bool can_edit = p->host.can_edit(p->host.arg, t->who.network);
 	int step = percent >= 0 ? percent / PROGRESS_STEP_PERCENT : -1;
+	struct chat_out out = {.text = text};
 
 	if (strcmp(text, t->text) == 0 && !changed_state)
 		return;
@@ -937,19 +940,19 @@ progress_show(struct progress *p, struct tracked *t, enum progress_state state, 
 		return; /* the first message is still on its way */
 	if (t->progress_msg == NULL || t->progress_msg[0] == '\0') {
 		t->sending = true;
-		if (p->host.send(p->host.arg, t->who.network, t->who.room, text, NULL, tracked_sent,
-		                 t) == -1) {
+		if (p->host.send(p->host.arg, t->who.network, t->who.room, &out, tracked_sent, t) ==
+		    -1) {
 			t->sending = false;
 			return;
 		}
 	} else if (can_edit) {
 		if (!changed_state && !final && now - t->last_edit_ms < (uint64_t)p->edit_every_ms)
 			return; /* throttled: the next cycle shows the news */
-		p->host.edit(p->host.arg, t->who.network, t->who.room, t->progress_msg, text,
+		p->host.edit(p->host.arg, t->who.network, t->who.room, t->progress_msg, &out,
 		             progress_edit_done, NULL);
 	} else if (changed_state || step != t->step) {
-		p->host.send(p->host.arg, t->who.network, t->who.room, text, NULL,
-		             progress_edit_done, NULL);
+		p->host.send(p->host.arg, t->who.network, t->who.room, &out, progress_edit_done,
+		             NULL);
 	} else {
 		return;
 	}

@@ -27,13 +27,19 @@ struct sonarr;
 struct qbittorrent;
 struct progress;
 
-/* How progress speaks; the bot provides it. */
+/* How progress speaks; the bot provides it. `out` is borrowed for the
+ * call; `done` runs once, later, as for gateway_send(). */
 struct progress_host {
-	int (*send)(void *arg, const char *network, const char *room, const char *text,
-	            const char *mention, gateway_done_cb *done, void *done_arg);
+	int (*send)(void *arg, const char *network, const char *room, const struct chat_out *out,
+	            gateway_done_cb *done, void *done_arg);
 	int (*edit)(void *arg, const char *network, const char *room, const char *msg_id,
-	            const char *text, gateway_done_cb *done, void *done_arg);
+	            const struct chat_out *out, gateway_done_cb *done, void *done_arg);
 	bool (*can_edit)(void *arg, const char *network);
+	/* Sends to `person` (a [person] name) directly: on `network` when they
+	 * have an identity there, else on the first network where they do.
+	 * Returns -1 when the person cannot be reached directly anywhere. */
+	int (*send_direct)(void *arg, const char *person, const char *network,
+	                   const struct chat_out *out, gateway_done_cb *done, void *done_arg);
 	void *arg;
 };
 

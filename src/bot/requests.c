@@ -267,7 +267,8 @@ requests_say_owed(struct requests *r)
 
 		log_info("request %lld: saying what the last run could not", (long long)id);
 		r->say(r->say_arg, (const char *)sqlite3_column_text(q, 1),
-		       (const char *)sqlite3_column_text(q, 2), (const char *)sqlite3_column_text(q, 3),
+		       (const char *)sqlite3_column_text(q, 2),
+		       (const char *)sqlite3_column_text(q, 3),
 		       (const char *)sqlite3_column_text(q, 4));
 		order_told(r, id);
 	}

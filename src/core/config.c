@@ -166,7 +166,10 @@ static const struct spec schema[] = {
     {"person", "matrix", T_LIST, 0, NULL, 0, 0, NULL, "their Matrix ids"},
     {"person", "discord", T_LIST, 0, NULL, 0, 0, NULL, "their Discord user ids"},
     {"person", "telegram", T_LIST, 0, NULL, 0, 0, NULL, "their Telegram user ids"},
-    {"person", "notify", T_STRING, 0, NULL, 0, 0, NULL, "where to tell them a film is ready"},
+    {"person", "notify", T_ENUM, 0, "room", 0, 0, "room|dm|both",
+     "where \"it's ready\" reaches them: the room where they asked, a direct message, or both"},
+    {"person", "xmpp_nick", T_LIST, 0, NULL, 0, 0, NULL,
+     "their nicknames in XMPP rooms that hide real JIDs"},
 
     {"store", "path", T_PATH, F_FOLDER_EXISTS, "usher.db", 0, 0, NULL,
      "the database file, next to the config unless absolute"},

@@ -297,6 +297,25 @@ console_edit(struct gateway *gw, const char *room, const char *msg_id, const str
 	return 0;
 }
 
+/* The console is one person's terminal: a direct message is an ordinary
+ * line, marked so a reader can tell it from the conversation. */
+static int
+console_send_direct(struct gateway *gw, const char *user, const struct chat_out *out,
+                    gateway_done_cb *done, void *arg)
+{
+	struct console *c = gateway_impl(gw);
+	char id[32];
+
+	(void)user;
+	if (console_print(c, "usher (direct): ", out) == -1) {
+		log_warn("console: writing a direct message");
+		return -1;
+	}
+	snprintf(id, sizeof(id), "out%lu", ++c->next_msg);
+	console_report(c, id, done, arg);
+	return 0;
+}
+
 static void
 console_free_impl(struct gateway *gw)
 {
@@ -324,5 +343,6 @@ const struct gateway_ops console_gateway_ops = {
     .stop = console_stop,
     .send = console_send,
     .edit = console_edit,
+    .send_direct = console_send_direct,
     .free_impl = console_free_impl,
 };

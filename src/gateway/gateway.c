@@ -152,3 +152,32 @@ gateway_react(struct gateway *gw, const char *room, const char *msg_id, const ch
 		return -1;
 	return gw->ops->react(gw, room, msg_id, emoji, done, arg);
 }
+
+int
+gateway_send_direct(struct gateway *gw, const char *user, const struct chat_out *out,
+                    gateway_done_cb *done, void *arg)
+{
+	if (gw->ops->send_direct == NULL || user == NULL)
+		return -1;
+	return gw->ops->send_direct(gw, user, out, done, arg);
+}
+
+bool
+gateway_can_send_direct(const struct gateway *gw)
+{
+	return gw->ops->send_direct != NULL;
+}
+
+void
+gateway_typing(struct gateway *gw, const char *room, bool on)
+{
+	if (gw->ops->typing != NULL && room != NULL)
+		gw->ops->typing(gw, room, on);
+}
+
+void
+gateway_seen(struct gateway *gw, const char *room, const char *msg_id)
+{
+	if (gw->ops->seen != NULL && room != NULL && msg_id != NULL)
+		gw->ops->seen(gw, room, msg_id);
+}

@@ -43,6 +43,10 @@ struct chat_out {
 	const char *reply_to;  /* quote/thread under this message id, or NULL */
 	const char *mention;   /* sender id to mention (ping), or NULL */
 	const char *image_url; /* poster, sent natively where possible, or NULL */
+	/* A stable name for this message ("req-12-reply"), or NULL. Networks
+	 * that deduplicate sends (Matrix txnId) derive their id from it, so the
+	 * same message re-sent after a timeout or a restart posts once. */
+	const char *key;
 };
 
 enum gateway_caps {
@@ -89,6 +93,17 @@ struct gateway_ops {
 	            const struct chat_out *out, gateway_done_cb *done, void *arg);
 	int (*react)(struct gateway *gw, const char *room, const char *msg_id, const char *emoji,
 	             gateway_done_cb *done, void *arg);
+	/* Optional: shows (on) or clears (off) "usher is typing" in `room`
+	 * (Matrix typing, XMPP chat states, Discord trigger typing).
+	 * Fire and forget: a failure is logged, never reported. */
+	void (*typing)(struct gateway *gw, const char *room, bool on);
+	/* Optional: marks `msg_id` in `room` as read (Matrix read receipt). */
+	void (*seen)(struct gateway *gw, const char *room, const char *msg_id);
+	/* Optional: sends to the one-to-one conversation with `user` (the
+	 * network's id for a person: JID, @user:server, Discord user id),
+	 * opening it first where the network needs that. `done` as for send. */
+	int (*send_direct)(struct gateway *gw, const char *user, const struct chat_out *out,
+	                   gateway_done_cb *done, void *arg);
 	void (*free_impl)(struct gateway *gw);
 };
 
@@ -126,6 +141,12 @@ int gateway_edit(struct gateway *gw, const char *room, const char *msg_id,
                  const struct chat_out *out, gateway_done_cb *done, void *arg);
 int gateway_react(struct gateway *gw, const char *room, const char *msg_id, const char *emoji,
                   gateway_done_cb *done, void *arg);
+int gateway_send_direct(struct gateway *gw, const char *user, const struct chat_out *out,
+                        gateway_done_cb *done, void *arg);
+/* No-ops on networks without them. */
+void gateway_typing(struct gateway *gw, const char *room, bool on);
+void gateway_seen(struct gateway *gw, const char *room, const char *msg_id);
+bool gateway_can_send_direct(const struct gateway *gw);
 
 /* The networks usher knows. */
 extern const struct gateway_ops console_gateway_ops;

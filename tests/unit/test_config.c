@@ -409,18 +409,18 @@ test_file_values(void **state)
 	snprintf(kp, sizeof(kp), "%s/radarr.key", fx.dir);
 	write_file(kp, "radarr-key-from-file\n", 0600);
 	snprintf(text, sizeof(text),
-	         "[radarr]\n"                    /* 1 */
-	         "url = http://localhost:7878\n" /* 2 */
-	         "api_key_file = %s\n"           /* 3: absolute */
-	         "[sonarr]\n"                    /* 4 */
-	         "url = http://localhost:8989\n" /* 5 */
-	         "api_key_file = missing.key\n"  /* 6 */
-	         "[prowlarr]\n"                  /* 7 */
-	         "url = http://localhost:9696\n" /* 8 */
-	         "api_key = inline-prowlarr\n"   /* 9 */
-	         "api_key_file = radarr.key\n"   /* 10: relative, and both */
-	         "[person alice]\n"              /* 11 */
-	         "notify_file = radarr.key\n",   /* 12: any key may come from a file */
+	         "[radarr]\n"                     /* 1 */
+	         "url = http://localhost:7878\n"  /* 2 */
+	         "api_key_file = %s\n"            /* 3: absolute */
+	         "[sonarr]\n"                     /* 4 */
+	         "url = http://localhost:8989\n"  /* 5 */
+	         "api_key_file = missing.key\n"   /* 6 */
+	         "[prowlarr]\n"                   /* 7 */
+	         "url = http://localhost:9696\n"  /* 8 */
+	         "api_key = inline-prowlarr\n"    /* 9 */
+	         "api_key_file = radarr.key\n"    /* 10: relative, and both */
+	         "[person alice]\n"               /* 11 */
+	         "xmpp_nick_file = radarr.key\n", /* 12: any key may come from a file */
 	         kp);
 	load(text, NULL);
 	assert_string_equal(config_get(fx.cfg, "radarr", "api_key"), "radarr-key-from-file");
@@ -429,7 +429,8 @@ test_file_values(void **state)
 	expect(CONFIG_ERROR, at(10),
 	       "[prowlarr] has both api_key and api_key_file (also on line 9)", NULL);
 	expect(CONFIG_ERROR, at(4), "[sonarr] needs api_key", NULL);
-	assert_string_equal(config_person_get(fx.cfg, "alice", "notify"), "radarr-key-from-file");
+	assert_string_equal(config_person_get(fx.cfg, "alice", "xmpp_nick"),
+	                    "radarr-key-from-file");
 	expect_count(3);
 }
 
