@@ -282,10 +282,10 @@ turn_reply_done(void *arg, int status, const char *msg_id, const char *error)
 }
 
 int
-turn_reply(struct turn *t, const char *text)
+turn_reply_out(struct turn *t, const struct chat_out *given)
 {
-	struct chat_out out;
-
+	struct chat_out out = *given;
+	const char *text = given->text;
 	char *named = NULL;
 	int rc = 0;
 
@@ -296,8 +296,6 @@ turn_reply(struct turn *t, const char *text)
 		history_add(bot_history(t->bot, t), said);
 		free(said);
 	}
-	memset(&out, 0, sizeof(out));
-	out.text = text;
 	/* In a room, say who the answer is for. */
 	if (!t->direct) {
 		named = xasprintf("%s: %s", t->display_name, text);
@@ -315,6 +313,14 @@ turn_reply(struct turn *t, const char *text)
 	}
 	free(named);
 	return rc;
+}
+
+int
+turn_reply(struct turn *t, const char *text)
+{
+	struct chat_out out = {.text = text};
+
+	return turn_reply_out(t, &out);
 }
 
 int

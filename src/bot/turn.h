@@ -16,6 +16,7 @@
 struct turn;
 struct person;
 struct chat_msg;
+struct chat_out;
 struct seerr;
 struct requests;
 struct progress;
@@ -34,6 +35,10 @@ const char *turn_display_name(const struct turn *t);
  * failure is logged). */
 int turn_reply(struct turn *t, const char *text);
 int turn_replyf(struct turn *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with structure for networks that show it (posters, choices as
+ * buttons or menus, actions as buttons). out->text is required; reply_to
+ * and mention are filled in by the turn. `out` is borrowed for the call. */
+int turn_reply_out(struct turn *t, const struct chat_out *out);
 
 /* Where the message came from. Borrowed, valid for the turn's life. */
 const char *turn_network(const struct turn *t);

@@ -36,7 +36,26 @@ struct chat_msg {
 	bool addressed;          /* mentions usher, replies to usher, or uses the prefix */
 };
 
-/* An outgoing message. Strings are borrowed for the duration of the call. */
+/* One of the numbered options a person picks from ("2"). `label` is the
+ * option as the text lists it ("Dune (2021)"); networks with menus show it
+ * as a button or select option, with the poster where they can. */
+struct chat_choice {
+	const char *label;
+	const char *detail;    /* a line under the label ("film · available"), or NULL */
+	const char *image_url; /* poster, or NULL */
+};
+
+/* A button standing for words: pressing it is the presser saying `says`
+ * ("approve request 12"), so every rule for typed words applies to it. */
+struct chat_action {
+	const char *label; /* "Approve" */
+	const char *says;  /* "approve request 12" */
+	bool danger;       /* shown as destructive (decline, cancel) */
+};
+
+/* An outgoing message. Strings are borrowed for the duration of the call.
+ * `text` always says everything (choices and actions included), so a
+ * network may ignore the structured parts. */
 struct chat_out {
 	const char *text;      /* plain text, always present */
 	const char *html;      /* richer form where the network has one, or NULL */
@@ -47,6 +66,10 @@ struct chat_out {
 	 * that deduplicate sends (Matrix txnId) derive their id from it, so the
 	 * same message re-sent after a timeout or a restart posts once. */
 	const char *key;
+	const struct chat_choice *choices; /* answered with their number, from 1 */
+	size_t choice_count;
+	const struct chat_action *actions;
+	size_t action_count;
 };
 
 enum gateway_caps {
