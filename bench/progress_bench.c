@@ -209,7 +209,8 @@ struct env {
 static int
 run_level(struct env *e, long n)
 {
-	struct progress_services svc = {e->seerr, e->radarr, e->sonarr, e->qb};
+	struct progress_services svc = {
+	    .seerr = e->seerr, .radarr = e->radarr, .sonarr = e->sonarr, .qbittorrent = e->qb};
 	struct counts counts = {0, 0};
 	struct progress_host host = {
 	    .send = host_send, .edit = host_edit, .can_edit = host_can_edit, .arg = &counts};

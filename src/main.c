@@ -37,7 +37,13 @@ static const char usage_text[] =
     "  --version                     print the version\n"
     "  --help                        print this help\n"
     "\n"
+    "Options for every command:\n"
+    "  --log-format text|json        log lines as key=value text (default) or JSON objects\n"
+    "\n"
     "FILE defaults to $USHER_CONFIG, then ./usher.conf, then /etc/usher/usher.conf.\n";
+
+/* Set by --log-format, which then wins over [usher] log_format. */
+static bool log_format_given;
 
 static const char *
 default_config_path(void)
@@ -51,18 +57,61 @@ default_config_path(void)
 	return "/etc/usher/usher.conf";
 }
 
-/* Prints every problem; returns true when the config may be used. */
+/* Prints every problem; returns true when the config may be used. A log
+ * collector reading JSON gets them as log lines instead. */
 static bool
 report_config(const struct config *cfg)
 {
 	size_t i, n = config_problem_count(cfg);
+	bool json = log_get_format() == LOG_FORMAT_JSON;
 
 	for (i = 0; i < n; i++) {
 		const struct config_problem *p = config_problem_at(cfg, i);
-		fprintf(stderr, "%s: %s: %s\n", p->where,
-		        p->severity == CONFIG_ERROR ? "error" : "warning", p->message);
+
+		if (json && p->severity == CONFIG_ERROR)
+			log_error("%s: %s", p->where, p->message);
+		else if (json)
+			log_warnx("%s: %s", p->where, p->message);
+		else
+			fprintf(stderr, "%s: %s: %s\n", p->where,
+			        p->severity == CONFIG_ERROR ? "error" : "warning", p->message);
 	}
 	return config_ok(cfg);
+}
+
+/* Takes every "--log-format X" / "--log-format=X" out of argv, wherever it
+ * is, so that each command's own option parsing never sees it. Returns the
+ * new argc, or -1 after saying what is wrong. */
+static int
+take_log_format(int argc, char **argv)
+{
+	enum log_format format;
+	const char *value;
+	int i, out = 1;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--log-format") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "usher: --log-format needs text or json\n");
+				return -1;
+			}
+			value = argv[++i];
+		} else if (strncmp(argv[i], "--log-format=", 13) == 0) {
+			value = argv[i] + 13;
+		} else {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (log_format_parse(value, &format) == -1) {
+			fprintf(stderr, "usher: --log-format takes text or json, not '%s'\n",
+			        value);
+			return -1;
+		}
+		log_set_format(format);
+		log_format_given = true;
+	}
+	argv[out] = NULL;
+	return out;
 }
 
 /* Parses the one option run and check-config take. */
@@ -120,17 +169,16 @@ run_with_config(const struct config *cfg)
 	struct store *store;
 	struct bot *bot;
 	char err[512];
-	const char *store_path = config_get(cfg, "store", "path");
-	char *path;
+	const char *format_name = config_get(cfg, "usher", "log_format");
 	enum log_level level;
+	enum log_format format;
 	int rc = 0;
 
 	if (log_level_parse(config_get(cfg, "usher", "log_level"), &level) == 0)
 		log_set_level(level);
-	path = store_path[0] == '/' ? xstrdup(store_path)
-	                            : xasprintf("%s/%s", config_dir(cfg), store_path);
-	store = store_open(path, err, sizeof(err));
-	free(path);
+	if (!log_format_given && format_name && log_format_parse(format_name, &format) == 0)
+		log_set_format(format);
+	store = store_open_config(cfg, err, sizeof(err));
 	if (store == NULL) {
 		log_warnx("%s", err);
 		return EXIT_RUNTIME;
@@ -179,8 +227,11 @@ cmd_run(int argc, char **argv)
 	if (cfg == NULL)
 		fatalx("out of memory");
 	if (!report_config(cfg)) {
-		fprintf(stderr, "usher: not starting until the configuration is fixed "
-		                "(usher check-config explains each problem)\n");
+		if (log_get_format() == LOG_FORMAT_JSON)
+			log_error("not starting until the configuration is fixed");
+		else
+			fprintf(stderr, "usher: not starting until the configuration is fixed "
+			                "(usher check-config explains each problem)\n");
 		config_free(cfg);
 		return EXIT_USAGE;
 	}
@@ -288,6 +339,9 @@ main(int argc, char **argv)
 {
 	const char *cmd;
 
+	argc = take_log_format(argc, argv);
+	if (argc == -1)
+		return EXIT_USAGE;
 	if (argc < 2) {
 		fputs(usage_text, stderr);
 		return EXIT_USAGE;

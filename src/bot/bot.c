@@ -93,6 +93,8 @@ struct turn {
 	bool stranger;
 	bool typing; /* "usher is typing" shown, to clear at the end */
 	loop_timer_id typing_timer;
+	const char *intent;  /* static: intent_kind_name(), NULL until understood */
+	uint64_t started_ms; /* loop time the message arrived, for the reply event */
 	int refs;
 	struct turn *next; /* in bot->turns while alive */
 };
@@ -310,6 +312,11 @@ turn_reply_out(struct turn *t, const struct chat_out *given)
 		rc = -1;
 	} else {
 		metrics_message_out(gateway_name(t->gw));
+		log_event(LOG_LEVEL_INFO, "reply", LOG_STR("network", gateway_name(t->gw)),
+		          LOG_HASH("room", t->room),
+		          LOG_STR("person", t->person ? t->person->name : NULL),
+		          LOG_STR("intent", t->intent),
+		          LOG_INT("ms", loop_now_ms(t->bot->loop) - t->started_ms));
 	}
 	free(named);
 	return rc;
@@ -521,9 +528,15 @@ static void
 bot_collect_metrics(void *arg)
 {
 	struct bot *bot = arg;
+	size_t counts[PROGRESS_FAILED + 1];
+	int state;
 
-	if (bot->progress)
+	if (bot->progress) {
 		metrics_set_tracked("following", (double)progress_active(bot->progress));
+		progress_count_by_state(bot->progress, counts);
+		for (state = 0; state <= PROGRESS_FAILED; state++)
+			metrics_tracked(progress_state_name(state), counts[state]);
+	}
 	if (bot->requests)
 		metrics_set_tracked("submitting", (double)requests_unsettled(bot->requests));
 }
@@ -562,10 +575,13 @@ static void
 bot_request_made(void *arg, const struct request_made *m)
 {
 	struct bot *bot = arg;
+	const struct person *who = people_by_name(bot->people, m->person);
 	struct progress_item it = {
 	    .seerr_request_id = m->seerr_request_id,
 	    .kind = m->what.kind,
 	    .tmdb_id = m->what.tmdb_id,
+	    .tvdb_id = m->what.tvdb_id,
+	    .notify = who ? who->notify : NOTIFY_ROOM,
 	    .is_4k = m->what.is_4k,
 	    .label = m->label,
 	    .network = m->network,
@@ -811,9 +827,11 @@ bot_act(struct turn *t, const struct intent *in)
 {
 	struct bot *bot = t->bot;
 
-	log_info("%s: %s asked: %s (%s, rule %s)", gateway_name(t->gw), t->person->name,
-	         intent_kind_name(in->kind), intent_source_name(in->source),
-	         in->rule[0] ? in->rule : "none");
+	t->intent = intent_kind_name(in->kind);
+	log_event(LOG_LEVEL_INFO, "message", LOG_STR("network", gateway_name(t->gw)),
+	          LOG_HASH("room", t->room), LOG_STR("person", t->person->name),
+	          LOG_STR("intent", t->intent), LOG_STR("source", intent_source_name(in->source)),
+	          LOG_STR("rule", in->rule[0] ? in->rule : "none"));
 	if (t->stranger && bot->unknown == UNKNOWN_READ_ONLY && !bot_read_only_kind(in->kind))
 		turn_reply(t, "Sorry, I don't know you yet, so I can only answer questions. Ask "
 		              "whoever runs the media server to add you to usher.");
@@ -881,6 +899,7 @@ bot_on_message(struct gateway *gw, const struct chat_msg *msg, void *arg)
 	t->text = xstrdup(msg->text ? msg->text : "");
 	t->display_name = xstrdup(msg->sender_name ? msg->sender_name : msg->sender);
 	t->direct = msg->direct;
+	t->started_ms = loop_now_ms(bot->loop);
 	t->refs = 0;
 	turn_hold(t);
 	t->person = bot_identify(bot, msg, &stranger);
@@ -1005,6 +1024,9 @@ bot_new_with_networks(struct loop *loop, const struct config *cfg, struct store 
 		    .radarr = bot->radarr,
 		    .sonarr = bot->sonarr,
 		    .qbittorrent = bot->qbittorrent,
+		    .filebrowser_url = config_get(cfg, "filebrowser", "url"),
+		    .path_from = config_get(cfg, "filebrowser", "path_from"),
+		    .path_to = config_get(cfg, "filebrowser", "path_to"),
 		};
 		struct progress_host ph = {
 		    .send = bot_progress_send,

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "bot/people.h"
 #include "gateway/gateway.h"
 #include "services/seerr.h"
 
@@ -49,6 +50,13 @@ struct progress_services {
 	struct radarr *radarr;
 	struct sonarr *sonarr;
 	struct qbittorrent *qbittorrent;
+	/* [filebrowser]: where the household browses the library. With a url
+	 * and a mapping from the arrs' library root (path_from) to
+	 * FileBrowser's root (path_to), "ready" links to the title's folder.
+	 * NULL when not configured. Borrowed. */
+	const char *filebrowser_url;
+	const char *path_from;
+	const char *path_to;
 };
 
 /* What to follow and whom to tell. Strings are copied. */
@@ -62,6 +70,10 @@ struct progress_item {
 	const char *room;
 	const char *person;
 	const char *mention; /* the person's id on the network, or NULL */
+	long tvdb_id;        /* shows: Sonarr v3 knows series only by TVDB id; 0 */
+	/* Where "ready" reaches the person. Without a network and room (a
+	 * request made over MCP) it always goes directly. */
+	enum person_notify notify;
 };
 
 enum progress_state {
@@ -92,6 +104,10 @@ void progress_resume(struct progress *p);
 /* Follows a request (or adds the person as a follower when the same title
  * is already followed). Returns 0, or -1 when it could not be saved. */
 int progress_track(struct progress *p, const struct progress_item *item);
+/* Writes the tracked row only, for another process on the same store
+ * (`usher mcp`): the running daemon adopts it at its next cycle. network
+ * and room may be NULL. Returns 0, or -1 when it could not be saved. */
+int progress_enqueue(struct store *store, const struct progress_item *item);
 /* Runs a cycle soon (a webhook said something changed). */
 void progress_poke(struct progress *p);
 
@@ -103,7 +119,19 @@ int progress_last_cycle_calls(const struct progress *p);
 void progress_cycle_now(struct progress *p);
 bool progress_cycle_running(const struct progress *p);
 
-/* The line a person sees for a state, into `out`. Exposed for tests. */
+/* How many followed requests are in each state (for /metrics). */
+void progress_count_by_state(const struct progress *p, size_t counts[PROGRESS_FAILED + 1]);
+
+/* The line a person sees for a state. Static. */
 const char *progress_state_words(enum progress_state state);
+/* The state's short name for logs and /metrics ("waiting_approval"). */
+const char *progress_state_name(enum progress_state state);
+
+/* The FileBrowser address of a library folder: `url` + "/files" + the
+ * part of `path` under `path_from`, put under `path_to`, each segment
+ * percent-encoded. Returns a new string the caller frees, or NULL when
+ * `path` is not under `path_from`. Exposed for tests. */
+char *progress_library_link(const char *url, const char *path_from, const char *path_to,
+                            const char *path);
 
 #endif

@@ -77,6 +77,8 @@ struct spec {
 
 static const struct spec schema[] = {
     {"usher", "log_level", T_ENUM, 0, "info", 0, 0, "error|warn|info|debug", "how much to log"},
+    {"usher", "log_format", T_ENUM, 0, "text", 0, 0, "text|json",
+     "log lines as key=value text or as JSON objects"},
     {"usher", "unknown_users", T_ENUM, 0, "refuse", 0, 0, "refuse|read-only|default",
      "what to do with people usher does not know"},
     {"usher", "default_person", T_PERSON, 0, NULL, 0, 0, NULL,
@@ -128,6 +130,8 @@ static const struct spec schema[] = {
     {"xmpp", "nick", T_STRING, 0, "usher", 0, 0, NULL, "the bot's nickname in rooms"},
     {"xmpp", "tls", T_ENUM, 0, "required", 0, 0,
      "required|trust-self-signed|off-for-loopback-tests", "how strict to be about TLS"},
+    {"xmpp", "ping_s", T_INT, 0, "60", 0, 3600, NULL,
+     "seconds of silence before usher pings the server to check the link (0: never)"},
 
     {"matrix", "homeserver", T_URL, F_REQUIRED, NULL, 0, 0, NULL,
      "the homeserver's address, e.g. https://matrix.example.org"},
@@ -181,6 +185,13 @@ static const struct spec schema[] = {
     {"progress", "interval_s", T_INT, 0, "30", 1, 3600, NULL, "seconds between progress checks"},
     {"progress", "edit_every_s", T_INT, 0, "5", 0, 600, NULL,
      "at most one edit of a progress message this often"},
+
+    {"filebrowser", "url", T_URL, F_REQUIRED, NULL, 0, 0, NULL,
+     "FileBrowser's address as people open it, e.g. http://files.home:8080"},
+    {"filebrowser", "path_from", T_STRING, 0, "/", 0, 0, NULL,
+     "the library root as Radarr and Sonarr see it, e.g. /data/media"},
+    {"filebrowser", "path_to", T_STRING, 0, "/", 0, 0, NULL,
+     "the same folder as FileBrowser shows it, e.g. /media"},
 };
 
 #define NSCHEMA (sizeof(schema) / sizeof(schema[0]))

@@ -237,14 +237,11 @@ call_log(struct http_call *c)
 		curl_url_get(u, CURLUPART_HOST, &host, 0);
 		curl_url_get(u, CURLUPART_PATH, &path, 0);
 	}
-	if (c->resp.result == HTTP_OK)
-		log_debug("http %s %s%s: %ld in %llu ms", c->method, host ? host : "?",
-		          path ? path : "", c->resp.status,
-		          (unsigned long long)(loop_now_ms(c->http->loop) - c->started_ms));
-	else
-		log_debug("http %s %s%s: %s after %llu ms", c->method, host ? host : "?",
-		          path ? path : "", c->resp.error,
-		          (unsigned long long)(loop_now_ms(c->http->loop) - c->started_ms));
+	log_event(LOG_LEVEL_DEBUG, "http", LOG_STR("method", c->method),
+	          LOG_STR("host", host ? host : "?"), LOG_STR("path", path ? path : ""),
+	          LOG_INT("status", c->resp.result == HTTP_OK ? c->resp.status : 0),
+	          LOG_STR("error", c->resp.result == HTTP_OK ? NULL : c->resp.error),
+	          LOG_INT("ms", loop_now_ms(c->http->loop) - c->started_ms));
 	curl_free(host);
 	curl_free(path);
 	curl_url_cleanup(u);

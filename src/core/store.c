@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/config.h"
 #include "core/util.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
@@ -87,6 +88,13 @@ static const char *const migrations[] = {
      * a crash between settling and speaking must not lose the answer */
     "ALTER TABLE requests ADD COLUMN reply TEXT;"
     "ALTER TABLE requests ADD COLUMN told INTEGER NOT NULL DEFAULT 1;",
+    /* 5: where "ready" reaches each person, a show's TVDB id (Sonarr v3
+     * knows no TMDB ids), and the highest percent shown, so a bar never
+     * goes back after a restart */
+    "ALTER TABLE tracked ADD COLUMN notify INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tracked ADD COLUMN tvdb_id INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tracked ADD COLUMN percent INTEGER NOT NULL DEFAULT -1;"
+    "ALTER TABLE followers ADD COLUMN notify INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define STORE_SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -440,4 +448,15 @@ store_check_writable(struct store *st)
 		return -1;
 	}
 	return exec_sql(st, "ROLLBACK TO store_health; RELEASE store_health", "cannot write to");
+}
+
+struct store *
+store_open_config(const struct config *cfg, char *err, size_t errlen)
+{
+	const char *given = config_get(cfg, "store", "path");
+	char *path = given[0] == '/' ? xstrdup(given) : xasprintf("%s/%s", config_dir(cfg), given);
+	struct store *st = store_open(path, err, errlen);
+
+	free(path);
+	return st;
 }

@@ -27,6 +27,7 @@
 #include <sqlite3.h>
 
 struct store;
+struct config;
 
 /* Opens (creating if needed) and migrates the database at `path`. Returns
  * a new store the caller closes with store_close(), or NULL with a message
@@ -34,6 +35,9 @@ struct store;
  * "/x/usher.db is not an SQLite database" or "/x/usher.db was written by a
  * newer usher (schema 9, this one knows 3)". */
 struct store *store_open(const char *path, char *err, size_t errlen);
+/* store_open() on the config's [store] path (relative to the config file's
+ * folder unless absolute). */
+struct store *store_open_config(const struct config *cfg, char *err, size_t errlen);
 /* Closes the database; NULL is accepted. A transaction still open is
  * rolled back. Statements prepared by modules must be finalized first. */
 void store_close(struct store *st);

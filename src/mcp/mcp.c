@@ -19,6 +19,7 @@
 #include "core/http.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/store.h"
 #include "core/util.h"
 #include "mcp/mcp.h"
 #include "mcp/mcp_tools.h"
@@ -330,6 +331,12 @@ mcp_set_arrs(struct mcp *m, struct radarr *radarr, struct sonarr *sonarr)
 }
 
 void
+mcp_set_store(struct mcp *m, struct store *store)
+{
+	m->env.store = store;
+}
+
+void
 mcp_free(struct mcp *m)
 {
 	struct pending *p;
@@ -430,8 +437,15 @@ serve(const struct config *cfg, const struct person *person)
 	struct seerr *seerr;
 	struct radarr *radarr;
 	struct sonarr *sonarr;
+	struct store *store;
+	char err[512];
 	int rc = 0;
 
+	/* Without the store, requests made here would not be followed: the
+	 * person would never hear they are ready. Say so, but still serve. */
+	store = store_open_config(cfg, err, sizeof(err));
+	if (store == NULL)
+		log_warnx("mcp: requests made here will not be followed: %s", err);
 	srv.loop = loop_new();
 	if (srv.loop == NULL)
 		fatalx("out of memory");
@@ -443,6 +457,7 @@ serve(const struct config *cfg, const struct person *person)
 	sonarr = sonarr_new(http, cfg);
 	srv.mcp = mcp_new(srv.loop, seerr, person, stdout_write, NULL);
 	mcp_set_arrs(srv.mcp, radarr, sonarr);
+	mcp_set_store(srv.mcp, store);
 	mcp_on_idle(srv.mcp, maybe_stop, &srv);
 	if (loop_handle_signals(srv.loop, on_signal, NULL) == -1 ||
 	    loop_watch_fd(srv.loop, STDIN_FILENO, LOOP_READ, on_stdin, &srv) == -1) {
@@ -461,6 +476,7 @@ serve(const struct config *cfg, const struct person *person)
 	seerr_free(seerr);
 	http_free(http);
 	loop_free(srv.loop);
+	store_close(store);
 	return rc;
 }
 

@@ -19,6 +19,7 @@ struct loop;
 struct seerr;
 struct radarr;
 struct sonarr;
+struct store;
 struct person;
 struct mcp;
 
@@ -37,6 +38,9 @@ struct mcp *mcp_new(struct loop *loop, struct seerr *seerr, const struct person 
 /* The arr clients the downloads tool asks for percents (either may be
  * NULL); borrowed, must outlive the server. */
 void mcp_set_arrs(struct mcp *m, struct radarr *radarr, struct sonarr *sonarr);
+/* Where requests made over MCP are recorded for the running usher to
+ * follow (borrowed; NULL: they are not followed). */
+void mcp_set_store(struct mcp *m, struct store *store);
 /* Cancels every tool call still running, without answering it. */
 void mcp_free(struct mcp *m);
 

@@ -22,6 +22,7 @@ struct seerr;
 struct person;
 struct radarr;
 struct sonarr;
+struct store;
 struct mcp_tool_call;
 
 /* What every call acts with; borrowed, must outlive the calls. */
@@ -32,6 +33,9 @@ struct mcp_tools_env {
 	/* Optional (NULL): downloads then shows no percent for films / shows. */
 	struct radarr *radarr;
 	struct sonarr *sonarr;
+	/* Optional (NULL): where requests made here are handed to the running
+	 * usher, which follows them and tells the person when they are ready. */
+	struct store *store;
 };
 
 /* Returns a new reference: the tools/list "tools" array. */

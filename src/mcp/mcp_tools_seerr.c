@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "bot/people.h"
+#include "bot/progress.h"
 #include "core/buf.h"
+#include "core/log.h"
 #include "mcp/mcp_tools_impl.h"
 
 static const char *
@@ -189,6 +191,30 @@ matches_existing(const struct mcp_tool_call *c, const struct seerr_request *q)
 	return true;
 }
 
+/* Hands a new request to the running usher (through the shared store),
+ * which follows it like a chat request and tells the person directly. */
+static void
+follow(const struct mcp_tool_call *c, const struct seerr_request *req, const char *name)
+{
+	struct progress_item it = {
+	    .seerr_request_id = req->id,
+	    .kind = c->what.kind,
+	    .tmdb_id = c->what.tmdb_id,
+	    .tvdb_id = c->what.tvdb_id,
+	    .is_4k = c->what.is_4k,
+	    .label = name,
+	    .person = c->env.person->name,
+	    .notify = c->env.person->notify,
+	};
+
+	if (c->env.store == NULL)
+		return;
+	if (progress_enqueue(c->env.store, &it) == -1)
+		log_warnx("mcp: request %ld for %s was made but cannot be followed: the store is "
+		          "not writable",
+		          req->id, name);
+}
+
 static void
 created(void *arg, const struct service_result *res, enum seerr_create_outcome outcome,
         const struct seerr_request *req)
@@ -201,6 +227,7 @@ created(void *arg, const struct service_result *res, enum seerr_create_outcome o
 	label(name, sizeof(name), &c->details.title);
 	switch (outcome) {
 	case SEERR_CREATED:
+		follow(c, req, name);
 		o = request_json(req);
 		json_object_set_new(o, "title", json_string(c->details.title.title));
 		mcp_tools_finish(

@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "core/http.h"
 #include "core/loop.h"
+#include "core/paths.h"
 #include "core/util.h"
 #include "nlu/llm.h"
 #include "nlu/grammar.h"
@@ -125,14 +126,16 @@ parse_llm_open(struct parse_llm *pl, const char *config_path)
 
 	pl->cfg = config_load(config_path, NULL);
 	if (pl->cfg == NULL || !config_ok(pl->cfg)) {
-		fprintf(stderr, "usher parse: %s has problems (usher check-config explains them); "
-		                "parsing with the grammar alone\n",
+		fprintf(stderr,
+		        "usher parse: %s has problems (usher check-config explains them); "
+		        "parsing with the grammar alone\n",
 		        config_path);
 		return -1;
 	}
 	if (!llm_configured(pl->cfg)) {
-		fprintf(stderr, "usher parse: no LLM is configured ([llm] in %s); parsing with the "
-		                "grammar alone\n",
+		fprintf(stderr,
+		        "usher parse: no LLM is configured ([llm] in %s); parsing with the "
+		        "grammar alone\n",
 		        config_path);
 		return -1;
 	}
@@ -185,22 +188,18 @@ int
 parse_cmd_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"grammars", required_argument, NULL, 'g'},
-	    {"llm", no_argument, NULL, 'l'},
-	    {"config", required_argument, NULL, 'c'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'}, {"grammars", required_argument, NULL, 'g'},
+	    {"llm", no_argument, NULL, 'l'},  {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	const char *dir = getenv("USHER_GRAMMARS");
+	char *found = NULL;
 	char err[512];
 	struct grammar *g;
 	int json = 0, use_llm = 0, c, i;
 	const char *config_path = getenv("USHER_CONFIG");
 	struct parse_llm pl;
 
-	if (dir == NULL || *dir == '\0')
-		dir = USHER_SOURCE_DIR "/grammars";
 	optind = 1;
 	memset(&pl, 0, sizeof(pl));
 	if (config_path == NULL || *config_path == '\0')
@@ -227,7 +226,10 @@ parse_cmd_main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (dir == NULL || *dir == '\0')
+		dir = found = paths_data("grammars");
 	g = grammar_load_dir(dir, err, sizeof(err));
+	free(found);
 	if (g == NULL) {
 		fprintf(stderr, "usher parse: %s\n", err);
 		return EXIT_USAGE;

@@ -42,6 +42,10 @@ enum {
 };
 
 static const char *const parse_sources[] = {"grammar", "llm", "none", NULL};
+/* progress's states, in the order a request moves through them. */
+static const char *const tracked_states[] = {
+    "requested", "waiting_approval", "approved", "searching", "downloading", "stalled", "importing",
+    "ready",     "declined",         "failed",   NULL};
 
 static struct family families[F_COUNT] = {
     [F_MSG_IN] = {"usher_messages_in_total",
@@ -92,7 +96,7 @@ static struct family families[F_COUNT] = {
                    "gauge",
                    "state",
                    "Requests usher follows, by state.",
-                   NULL,
+                   tracked_states,
                    {{0}},
                    0},
     [F_LOOP_MAX] = {"usher_loop_iteration_max_seconds",
@@ -172,6 +176,12 @@ void
 metrics_set_tracked(const char *state, double count)
 {
 	family_series(&families[F_TRACKED], state)->value = count;
+}
+
+void
+metrics_tracked(const char *state, size_t n)
+{
+	metrics_set_tracked(state, (double)n);
 }
 
 void

@@ -15,6 +15,7 @@
 #define USHER_METRICS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #define METRICS_MAX_SERIES 32
 
@@ -36,6 +37,12 @@ void metrics_upstream(const char *service, bool failed);
 /* Requests followed, by state ("active", "submitting", ...): a gauge the
  * caller sets before rendering. */
 void metrics_set_tracked(const char *state, double count);
+
+/* Tracked requests in one progress state ("requested", "waiting_approval",
+ * "approved", "searching", "downloading", "stalled", "importing", "ready",
+ * "declined", "failed"): sets the usher_tracked_requests gauge, which shows
+ * every one of those states from the first scrape, at 0 until set. */
+void metrics_tracked(const char *state, size_t n);
 
 /* The time one loop iteration took, in seconds. */
 void metrics_loop_iteration(double seconds);

@@ -97,17 +97,14 @@ classify(struct service_result *res, const struct http_response *resp, long as_u
 		                   resp->status);
 }
 
-/* classify(), then the body as a JSON object. Returns a new reference or
- * NULL with `res` saying why. */
+/* The body of an answer already classified as fine, as a JSON object.
+ * Returns a new reference or NULL with `res` saying why. */
 static json_t *
-object_body(struct service_result *res, const struct http_response *resp, long as_user)
+object_parse(struct service_result *res, const struct http_response *resp)
 {
-	char words[200], err[160];
+	char err[160];
 	json_t *v;
 
-	classify(res, resp, as_user, words, sizeof(words));
-	if (res->error != SERVICE_OK)
-		return NULL;
 	if ((v = http_response_json(resp, err, sizeof(err))) == NULL) {
 		service_result_set(res, SERVICE_BAD_RESPONSE, resp->status,
 		                   "Seerr sent something usher can't read (%s)", err);
@@ -120,6 +117,19 @@ object_body(struct service_result *res, const struct http_response *resp, long a
 		return NULL;
 	}
 	return v;
+}
+
+/* classify(), then the body as a JSON object. Returns a new reference or
+ * NULL with `res` saying why. */
+static json_t *
+object_body(struct service_result *res, const struct http_response *resp, long as_user)
+{
+	char words[200];
+
+	classify(res, resp, as_user, words, sizeof(words));
+	if (res->error != SERVICE_OK)
+		return NULL;
+	return object_parse(res, resp);
 }
 
 static void
@@ -329,7 +339,7 @@ details_body(struct seerr_call *c, const struct http_response *resp, struct serv
 	}
 	if (res->error != SERVICE_OK)
 		return NULL;
-	if ((v = object_body(res, resp, c->as_user)) != NULL && seerr_json_int(v, "id", 0) <= 0) {
+	if ((v = object_parse(res, resp)) != NULL && seerr_json_int(v, "id", 0) <= 0) {
 		bad_shape(res, resp->status, "no id");
 		json_decref(v);
 		v = NULL;
@@ -382,7 +392,7 @@ done_create(struct seerr_call *c, const struct http_response *resp)
 	} else if (res.error == SERVICE_REJECTED && (resp->status == 401 || resp->status == 403)) {
 		outcome = SEERR_NOT_ALLOWED;
 	} else if (res.error == SERVICE_OK) {
-		if ((v = object_body(&res, resp, c->as_user)) != NULL) {
+		if ((v = object_parse(&res, resp)) != NULL) {
 			if (seerr_json_request(v, &req)) {
 				outcome = SEERR_CREATED;
 				reqp = &req;

@@ -96,7 +96,7 @@ server_words(const struct http_response *resp, char *out, size_t outlen)
 
 static void
 service_classify_http(struct service_result *out, const char *name,
-                         const struct http_response *resp)
+                      const struct http_response *resp)
 {
 	const char *why = resp->error ? resp->error : "no answer";
 	long st = resp->status;
@@ -163,6 +163,10 @@ service_result_from_http(struct service_result *out, const char *service_name,
 {
 	service_classify_http(out, service_name, resp);
 	metrics_upstream(service_name, out->error != SERVICE_OK);
+	log_event(out->error == SERVICE_OK ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN, "upstream",
+	          LOG_STR("upstream", service_name), LOG_INT("status", out->http_status),
+	          LOG_STR("result", service_error_name(out->error)),
+	          LOG_STR("error", out->error == SERVICE_OK ? NULL : out->message));
 }
 
 json_t *

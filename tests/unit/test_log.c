@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "core/log.h"
 
@@ -43,6 +44,7 @@ teardown(void **state)
 {
 	(void)state;
 	log_set_output(NULL);
+	log_set_format(LOG_FORMAT_TEXT);
 	fclose(cap.f);
 	free(cap.data);
 	log_clear_secrets();
@@ -341,6 +343,228 @@ test_fatal_logs_and_aborts(void **state)
 	assert_non_null(strstr(text, " fatal: invariant broken: [redacted]\n"));
 }
 
+/* The text after "ts=<stamp> " of the only line written so far. */
+static const char *
+event_text(void)
+{
+	const char *o = out(), *sp;
+
+	assert_int_equal(count_lines(o), 1);
+	assert_true(strncmp(o, "ts=", 3) == 0);
+	/* ts=2024-05-01T12:00:00.123Z */
+	assert_true(o[7] == '-' && o[13] == 'T' && o[22] == '.' && o[26] == 'Z');
+	sp = strchr(o, ' ');
+	assert_non_null(sp);
+	return sp + 1;
+}
+
+static void
+test_event_text_fields(void **state)
+{
+	(void)state;
+	log_event(LOG_LEVEL_INFO, "reply", LOG_STR("network", "matrix"), LOG_STR("person", "alice"),
+	          LOG_STR("skipped", NULL), LOG_INT("status", 201), LOG_INT("ms", -42));
+	assert_string_equal(
+	    event_text(), "level=info event=reply network=matrix person=alice status=201 ms=-42\n");
+}
+
+static void
+test_event_text_escaping(void **state)
+{
+	(void)state;
+	log_event(LOG_LEVEL_WARN, "odd", LOG_STR("title", "The \"Big\" one"),
+	          LOG_STR("text", "two\nlines\tand\\"), LOG_STR("eq", "a=b"), LOG_STR("empty", ""),
+	          LOG_STR("bad", "x\x01\xff"), LOG_STR("uni", "Amélie"), LOG_STR("k y", "v"));
+	assert_string_equal(event_text(), "level=warn event=odd title=\"The \\\"Big\\\" one\" "
+	                                  "text=\"two\\nlines\\tand\\\\\" eq=\"a=b\" empty=\"\" "
+	                                  "bad=\"x\\x01\\xff\" uni=Amélie k_y=v\n");
+}
+
+static void
+test_event_level_and_journald(void **state)
+{
+	(void)state;
+	log_set_level(LOG_LEVEL_WARN);
+	log_event(LOG_LEVEL_INFO, "quiet", LOG_STR("a", "b"));
+	assert_string_equal(out(), "");
+	setenv("JOURNAL_STREAM", "8:1", 1);
+	log_event(LOG_LEVEL_WARN, "loud", LOG_STR("a", "b"));
+	log_event_fields(LOG_LEVEL_ERROR, "bare", NULL);
+	assert_string_equal(out(), "<4>level=warn event=loud a=b\n<3>level=error event=bare\n");
+}
+
+static void
+test_event_room_hash(void **state)
+{
+	char h1[LOG_HASH_SIZE], h2[LOG_HASH_SIZE], want[64];
+
+	(void)state;
+	log_hash("!secretroom:example.org", h1);
+	log_hash("!otherroom:example.org", h2);
+	assert_int_equal(strlen(h1), 8);
+	assert_int_equal(strspn(h1, "0123456789abcdef"), 8);
+	assert_string_not_equal(h1, h2);
+	/* FNV-1a of "a" is fixed: the hash is the same on every run. */
+	assert_string_equal(log_hash("a", h2), "e40c292c");
+	log_event(LOG_LEVEL_INFO, "in", LOG_HASH("room", "!secretroom:example.org"));
+	assert_null(strstr(out(), "secretroom"));
+	snprintf(want, sizeof(want), "event=in room=%s\n", h1);
+	assert_non_null(strstr(out(), want));
+}
+
+static void
+test_event_redaction_text(void **state)
+{
+	const char *o;
+
+	(void)state;
+	log_add_secret("sekrit-value-1");
+	log_event(LOG_LEVEL_INFO, "upstream", LOG_STR("path", "/api/v3/queue?apikey=abc123&page=1"),
+	          LOG_STR("note", "has sekrit-value-1 inside"), LOG_STR("api_key", "plainkey"),
+	          LOG_STR("access_token", "syt_zzz"));
+	o = out();
+	assert_null(strstr(o, "abc123"));
+	assert_null(strstr(o, "sekrit"));
+	assert_null(strstr(o, "plainkey"));
+	assert_null(strstr(o, "syt_zzz"));
+	assert_non_null(strstr(o, "path=\"/api/v3/queue?apikey=[redacted]&page=1\" "));
+	assert_non_null(strstr(o, "note=\"has [redacted] inside\""));
+	assert_non_null(strstr(o, "api_key=[redacted] access_token=[redacted]\n"));
+}
+
+/* Every line of the output parses as one JSON object; returns them as an
+ * array (the caller json_decref()s it). */
+static json_t *
+json_lines(void)
+{
+	json_t *all = json_array();
+	const char *p = out();
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		json_error_t err;
+		json_t *o;
+
+		assert_non_null(nl);
+		o = json_loadb(p, (size_t)(nl - p), 0, &err);
+		if (o == NULL)
+			fail_msg("not JSON (%s): %.*s", err.text, (int)(nl - p), p);
+		assert_true(json_is_object(o));
+		assert_true(json_is_string(json_object_get(o, "ts")));
+		assert_true(json_is_string(json_object_get(o, "level")));
+		json_array_append_new(all, o);
+		p = nl + 1;
+	}
+	return all;
+}
+
+static void
+test_json_free_text(void **state)
+{
+	json_t *lines;
+
+	(void)state;
+	log_set_format(LOG_FORMAT_JSON);
+	errno = ENOENT;
+	log_warn("open \"%s\"", "/etc/x\ty");
+	log_info("ctl \x01\x1f del \x7f bad \xc3\x28 over \xe0\x80\xaf end \\");
+	lines = json_lines();
+	assert_int_equal(json_array_size(lines), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(lines, 0), "msg")),
+	                    "open \"/etc/x\ty\": No such file or directory");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(lines, 0), "level")),
+	                    "warn");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(lines, 1), "msg")),
+	                    "ctl \x01\x1f del \x7f bad \xef\xbf\xbd( over "
+	                    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd end \\");
+	json_decref(lines);
+}
+
+static void
+test_json_event_hostile(void **state)
+{
+	size_t n = 20000;
+	char *big = malloc(n + 1);
+	json_t *lines, *ev;
+
+	(void)state;
+	assert_non_null(big);
+	for (size_t i = 0; i < n; i++)
+		big[i] = "\"\\\n\x01"[i % 4];
+	big[n] = '\0';
+	log_set_format(LOG_FORMAT_JSON);
+	log_event(LOG_LEVEL_INFO, "reply", LOG_STR("network", "matrix"),
+	          LOG_STR("title", "\"}{\"level\":\"x"), LOG_INT("ms", 42),
+	          LOG_STR("key\"with", "v"));
+	log_event(LOG_LEVEL_INFO, "huge", LOG_STR("a", "first"), LOG_STR("big", big),
+	          LOG_STR("after", "never"));
+	log_event(LOG_LEVEL_INFO, "huge2", LOG_STR("big", big), LOG_STR("big2", big));
+	free(big);
+	lines = json_lines();
+	assert_int_equal(json_array_size(lines), 3);
+	ev = json_array_get(lines, 0);
+	assert_string_equal(json_string_value(json_object_get(ev, "event")), "reply");
+	assert_string_equal(json_string_value(json_object_get(ev, "level")), "info");
+	assert_string_equal(json_string_value(json_object_get(ev, "network")), "matrix");
+	assert_string_equal(json_string_value(json_object_get(ev, "title")), "\"}{\"level\":\"x");
+	assert_int_equal(json_integer_value(json_object_get(ev, "ms")), 42);
+	assert_string_equal(json_string_value(json_object_get(ev, "key_with")), "v");
+	ev = json_array_get(lines, 1);
+	assert_string_equal(json_string_value(json_object_get(ev, "a")), "first");
+	/* cut with an ellipsis, and the line stayed bounded */
+	assert_non_null(strstr(json_string_value(json_object_get(ev, "big")), "\xe2\x80\xa6"));
+	assert_true(strlen(out()) < 3 * 8192);
+	json_decref(lines);
+}
+
+static void
+test_json_redaction(void **state)
+{
+	json_t *lines;
+	const char *o;
+
+	(void)state;
+	log_add_secret("sekrit-value-2");
+	log_set_format(LOG_FORMAT_JSON);
+	/* The carrier's value ends at a quote: redacting after escaping would
+	 * eat the escape's backslash and end the JSON string early. */
+	log_info("url \"http://x/?token=abc\" and sekrit-value-2");
+	log_info("{\"password\":\"pw\\\"x\"}");
+	log_event(LOG_LEVEL_INFO, "upstream", LOG_STR("path", "/q?api_key=k3y&x=\"1\""),
+	          LOG_STR("password", "hunter22"), LOG_STR("n", "sekrit-value-2\""));
+	o = out();
+	lines = json_lines();
+	assert_int_equal(json_array_size(lines), 3);
+	assert_null(strstr(o, "abc"));
+	assert_null(strstr(o, "sekrit"));
+	assert_null(strstr(o, "k3y"));
+	assert_null(strstr(o, "hunter22"));
+	assert_null(strstr(o, "pw"));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(lines, 0), "msg")),
+	                    "url \"http://x/?token=[redacted]\" and [redacted]");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(lines, 2), "password")), "[redacted]");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(lines, 2), "n")),
+	                    "[redacted]\"");
+	json_decref(lines);
+}
+
+static void
+test_format_parse(void **state)
+{
+	enum log_format f = LOG_FORMAT_TEXT;
+
+	(void)state;
+	assert_int_equal(log_format_parse("json", &f), 0);
+	assert_int_equal(f, LOG_FORMAT_JSON);
+	assert_int_equal(log_format_parse("text", &f), 0);
+	assert_int_equal(f, LOG_FORMAT_TEXT);
+	assert_int_equal(log_format_parse("xml", &f), -1);
+	assert_int_equal(f, LOG_FORMAT_TEXT);
+	log_set_format(LOG_FORMAT_JSON);
+	assert_int_equal(log_get_format(), LOG_FORMAT_JSON);
+}
+
 int
 main(void)
 {
@@ -359,6 +583,15 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_huge_line_truncated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_huge_line_secret_at_cut, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fatal_logs_and_aborts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_event_text_fields, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_event_text_escaping, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_event_level_and_journald, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_event_room_hash, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_event_redaction_text, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_json_free_text, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_json_event_hostile, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_json_redaction, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_format_parse, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -176,6 +176,39 @@ test_reset_forgets(void **state)
 	free(text);
 }
 
+/* Every progress state is shown from the first scrape, set ones with their
+ * count, and setting again replaces rather than adds. */
+static void
+test_tracked_by_state(void **state)
+{
+	static const char *const states[] = {
+	    "requested", "waiting_approval", "approved", "searching", "downloading",
+	    "stalled",   "importing",        "ready",    "declined",  "failed",
+	};
+	char *text, series[96];
+	size_t i;
+
+	(void)state;
+	text = metrics_render();
+	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+		snprintf(series, sizeof(series), "usher_tracked_requests{state=\"%s\"}", states[i]);
+		assert_true(sample(text, series) == 0);
+	}
+	free(text);
+	metrics_tracked("downloading", 4);
+	metrics_tracked("downloading", 3);
+	metrics_tracked("stalled", 1);
+	text = metrics_render();
+	assert_true(sample(text, "usher_tracked_requests{state=\"downloading\"}") == 3);
+	assert_true(sample(text, "usher_tracked_requests{state=\"stalled\"}") == 1);
+	assert_true(sample(text, "usher_tracked_requests{state=\"ready\"}") == 0);
+	/* one TYPE line and one sample per state, however often it was set */
+	assert_non_null(strstr(text, "# TYPE usher_tracked_requests gauge\n"
+	                             "usher_tracked_requests{state=\"requested\"} 0\n"));
+	assert_null(strstr(strstr(text, "{state=\"downloading\"}") + 1, "{state=\"downloading\"}"));
+	free(text);
+}
+
 int
 main(void)
 {
@@ -186,6 +219,7 @@ main(void)
 	    cmocka_unit_test_setup(test_label_escaping, reset),
 	    cmocka_unit_test_setup(test_series_bounded, reset),
 	    cmocka_unit_test_setup(test_reset_forgets, reset),
+	    cmocka_unit_test_setup(test_tracked_by_state, reset),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
