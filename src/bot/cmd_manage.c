@@ -16,6 +16,7 @@
 #include "bot/turn.h"
 #include "core/buf.h"
 #include "core/util.h"
+#include "gateway/gateway.h"
 #include "nlu/intent.h"
 
 #define LIST_MAX 10
@@ -127,9 +128,53 @@ request_state_words(const struct seerr_request *q)
 	return seerr_media_status_words(q->media_status);
 }
 
+/* Buttons on a list of requests to act on: "Approve"/"Decline" for each
+ * pending one, or "Cancel" for each of the person's own. Each says the
+ * request's id, so it acts on that request even when titles repeat. */
+struct list_actions {
+	struct chat_action acts[LIST_MAX];
+	char labels[LIST_MAX][SEERR_TITLE_MAX + 32];
+	char says[LIST_MAX][48];
+	size_t count;
+};
+
+/* A button labelled "Approve Dune (2021)" that says "approve request 12". */
+static void
+list_action_add(struct list_actions *la, const char *label, const char *verb, const char *title,
+                long id, bool danger)
+{
+	size_t i = la->count++;
+
+	snprintf(la->labels[i], sizeof(la->labels[i]), "%s %s", label, title);
+	snprintf(la->says[i], sizeof(la->says[i]), "%s request %ld", verb, id);
+	la->acts[i] = (struct chat_action){la->labels[i], la->says[i], danger};
+}
+
+static void
+list_actions_build(const struct titled *tl, struct list_actions *la)
+{
+	size_t i;
+
+	la->count = 0;
+	for (i = 0; i < tl->count; i++) {
+		if (tl->purpose == LIST_CANCEL) {
+			list_action_add(la, "Cancel", "cancel", tl->titles[i], tl->reqs[i].id,
+			                true);
+		} else if ((tl->purpose == LIST_APPROVE || tl->purpose == LIST_DECLINE) &&
+		           la->count + 2 <= LIST_MAX) {
+			list_action_add(la, "Approve", "approve", tl->titles[i], tl->reqs[i].id,
+			                false);
+			list_action_add(la, "Decline", "decline", tl->titles[i], tl->reqs[i].id,
+			                true);
+		}
+	}
+}
+
 static void
 titled_reply_list(struct titled *tl, const char *heading, const char *empty)
 {
+	struct list_actions la;
+	struct chat_out out;
 	struct buf b;
 	size_t i;
 
@@ -147,17 +192,46 @@ titled_reply_list(struct titled *tl, const char *heading, const char *empty)
 	}
 	if (tl->total > (long)tl->count)
 		buf_printf(&b, "\n…and %ld more.", tl->total - (long)tl->count);
-	turn_reply(tl->t, b.data);
+	list_actions_build(tl, &la);
+	memset(&out, 0, sizeof(out));
+	out.text = b.data;
+	out.actions = la.acts;
+	out.action_count = la.count;
+	turn_reply_out(tl->t, &out);
 	buf_free(&b);
+}
+
+/* "request 12" or "#12": the id buttons say; 0 when `query` is a title. */
+static long
+query_request_id(const char *query)
+{
+	char *end;
+	long id;
+
+	if (strncasecmp(query, "request ", 8) == 0)
+		query += 8;
+	else if (*query == '#')
+		query++;
+	if (*query < '1' || *query > '9')
+		return 0;
+	id = strtol(query, &end, 10);
+	return *end == '\0' ? id : 0;
 }
 
 /* The request among the list whose title is the one asked about. */
 static const struct seerr_request *
 titled_find(struct titled *tl, char *label, size_t labellen)
 {
+	long id = query_request_id(tl->query);
 	size_t i;
 
-	for (i = 0; i < tl->count; i++) {
+	for (i = 0; id > 0 && i < tl->count; i++) {
+		if (tl->reqs[i].id == id) {
+			strlcpy_u(label, tl->titles[i], labellen);
+			return &tl->reqs[i];
+		}
+	}
+	for (i = 0; id == 0 && i < tl->count; i++) {
 		char bare[SEERR_TITLE_MAX + 16], *paren;
 
 		strlcpy_u(bare, tl->titles[i], sizeof(bare));
@@ -336,6 +410,7 @@ follow_found(void *arg, const struct service_result *res, const struct seerr_req
 		it.network = turn_network(f->t);
 		it.room = turn_room(f->t);
 		it.person = turn_person(f->t)->name;
+		it.notify = turn_person(f->t)->notify;
 		if (progress_track(turn_progress(f->t), &it) == -1)
 			turn_reply(f->t,
 			           "Sorry, I can't keep track of that right now (usher's database "
@@ -344,8 +419,14 @@ follow_found(void *arg, const struct service_result *res, const struct seerr_req
 			turn_replyf(f->t, "OK, I'll tell you when %s is ready.", label);
 		goto out;
 	}
-	turn_replyf(f->t, "Nobody has asked for %s yet. Want it? Say \"get %s\".", label,
-	            f->c.title);
+	{
+		char text[SEERR_TITLE_MAX * 2 + 64];
+
+		snprintf(text, sizeof(text),
+		         "Nobody has asked for %s yet. Want it? Say \"get %s\".", label,
+		         f->c.title);
+		handlers_reply_offer(f->t, text, &f->c);
+	}
 out:
 	turn_release(f->t);
 	free(f);
@@ -524,28 +605,42 @@ suggest_done(void *arg, const struct service_result *res, const struct seerr_tit
 	} else if (count == 0) {
 		turn_replyf(sg->t, "Overseerr has no suggestions for %s.", label);
 	} else {
+		struct chat_choice menu[5];
+		char labels[5][SEERR_TITLE_MAX + 16], details[5][96];
+		struct chat_out out = {.choices = menu};
+
 		memset(&st, 0, sizeof(st));
 		buf_init(&b, 0);
 		buf_printf(&b, "If you liked %s, you might like:", label);
 		for (i = 0; i < count && st.choice_count < 5; i++) {
-			struct dialogue_choice *c = &st.choices[st.choice_count++];
-			char one[SEERR_TITLE_MAX + 16];
+			struct dialogue_choice *c = &st.choices[st.choice_count];
+			const char *there =
+			    items[i].status == SEERR_MEDIA_AVAILABLE ? "already there" : NULL;
 
 			c->kind = items[i].kind;
 			c->tmdb_id = items[i].tmdb_id;
 			strlcpy_u(c->title, items[i].title, sizeof(c->title));
 			c->year = items[i].year;
 			c->status = items[i].status;
-			requests_format_title(one, sizeof(one), c->title, c->year);
-			buf_printf(&b, "\n%d) %s · %s%s", st.choice_count, one,
-			           handlers_kind_word(c->kind),
-			           c->status == SEERR_MEDIA_AVAILABLE ? " · already there" : "");
+			requests_format_title(labels[st.choice_count], sizeof(labels[0]), c->title,
+			                      c->year);
+			handlers_choice_detail(c, there, details[st.choice_count],
+			                       sizeof(details[0]));
+			menu[st.choice_count] = (struct chat_choice){
+			    labels[st.choice_count], details[st.choice_count],
+			    items[i].poster_url[0] ? items[i].poster_url : NULL};
+			st.choice_count++;
+			buf_printf(&b, "\n%d) %s · %s%s", st.choice_count,
+			           labels[st.choice_count - 1], handlers_kind_word(c->kind),
+			           there ? " · already there" : "");
 		}
 		buf_printf(&b, "\nSay a number and I'll get it.");
 		st.wait = DIALOGUE_CHOOSE_TITLE;
 		st.purpose = PURPOSE_REQUEST;
+		out.text = b.data;
+		out.choice_count = (size_t)st.choice_count;
 		if (turn_dialogue_save(sg->t, &st) == 0)
-			turn_reply(sg->t, b.data);
+			turn_reply_out(sg->t, &out);
 		buf_free(&b);
 	}
 	turn_release(sg->t);

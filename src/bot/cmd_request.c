@@ -18,6 +18,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "gateway/gateway.h"
 #include "nlu/intent.h"
 
 /* More seasons than this at once need a yes first. */
@@ -82,8 +83,11 @@ order_send(struct turn *t, struct dialogue_state *st)
 	}
 }
 
+/* Saves the question, then asks it with `out` (its choices shown as
+ * buttons or a menu where the network can). */
 static void
-ask(struct turn *t, struct dialogue_state *st, enum dialogue_wait wait, const char *text)
+ask_out(struct turn *t, struct dialogue_state *st, enum dialogue_wait wait,
+        const struct chat_out *out)
 {
 	st->wait = wait;
 	if (turn_dialogue_save(t, st) == -1) {
@@ -92,7 +96,15 @@ ask(struct turn *t, struct dialogue_state *st, enum dialogue_wait wait, const ch
 		           "database is not writable). Please tell whoever runs the media server.");
 		return;
 	}
-	turn_reply(t, text);
+	turn_reply_out(t, out);
+}
+
+static void
+ask(struct turn *t, struct dialogue_state *st, enum dialogue_wait wait, const char *text)
+{
+	struct chat_out out = {.text = text};
+
+	ask_out(t, st, wait, &out);
 }
 
 /* Asks for a yes when the request is big; otherwise sends it. */
@@ -226,6 +238,7 @@ follow_existing(struct turn *t, const struct dialogue_choice *c, long request_id
 	it.network = turn_network(t);
 	it.room = turn_room(t);
 	it.person = turn_person(t)->name;
+	it.notify = turn_person(t)->notify;
 	if (progress_track(turn_progress(t), &it) == -1)
 		log_warnx("cannot follow %s for %s: the store is not writable", label, it.person);
 }
@@ -262,10 +275,24 @@ existing_done(void *arg, const struct service_result *res, const struct seerr_re
 	lookup_done(lk);
 }
 
+/* Replies `text` with a "Follow" button: pressing it asks to hear when
+ * `c` is ready. */
+static void
+reply_follow(struct turn *t, const char *text, const struct dialogue_choice *c)
+{
+	char label[SEERR_TITLE_MAX + 16], says[SEERR_TITLE_MAX + 64];
+	struct chat_action follow = {.label = "Follow", .says = says};
+	struct chat_out out = {.text = text, .actions = &follow, .action_count = 1};
+
+	choice_label(c, label, sizeof(label));
+	snprintf(says, sizeof(says), "tell me when %s is ready", label);
+	turn_reply_out(t, &out);
+}
+
 static void
 status_reply(struct turn *t, const struct dialogue_choice *c)
 {
-	char label[SEERR_TITLE_MAX + 16];
+	char label[SEERR_TITLE_MAX + 16], text[SEERR_TITLE_MAX * 2 + 128];
 
 	choice_label(c, label, sizeof(label));
 	switch (c->status) {
@@ -276,14 +303,17 @@ status_reply(struct turn *t, const struct dialogue_choice *c)
 		turn_replyf(t, "%s is partly there: some seasons are ready to watch.", label);
 		break;
 	case SEERR_MEDIA_PENDING:
-		turn_replyf(t, "%s is requested and waiting for approval.", label);
+		snprintf(text, sizeof(text), "%s is requested and waiting for approval.", label);
+		reply_follow(t, text, c);
 		break;
 	case SEERR_MEDIA_PROCESSING:
-		turn_replyf(t, "%s is requested and on its way.", label);
+		snprintf(text, sizeof(text), "%s is requested and on its way.", label);
+		reply_follow(t, text, c);
 		break;
 	default:
-		turn_replyf(t, "%s isn't in the library yet. Want it? Say \"get %s\".", label,
-		            c->title);
+		snprintf(text, sizeof(text),
+		         "%s isn't in the library yet. Want it? Say \"get %s\".", label, c->title);
+		handlers_reply_offer(t, text, c);
 		break;
 	}
 }
@@ -363,6 +393,7 @@ search_done(void *arg, const struct service_result *res, const struct seerr_titl
 {
 	struct lookup *lk = arg;
 	struct dialogue_choice found[DIALOGUE_CHOICES_MAX];
+	const char *poster[DIALOGUE_CHOICES_MAX];
 	int n = 0, pick, i;
 	size_t k;
 	bool any_year = false;
@@ -375,7 +406,7 @@ search_done(void *arg, const struct service_result *res, const struct seerr_titl
 	}
 	for (k = 0; k < count; k++)
 		any_year |= lk->year > 0 && items[k].year == lk->year;
-	for (k = 0; k < count && n < DIALOGUE_CHOICES_MAX - 1; k++) {
+	for (k = 0; k < count && n < DIALOGUE_CHOICES_MAX; k++) {
 		const struct seerr_title *it = &items[k];
 
 		if (lk->media == MEDIA_MOVIE && it->kind != SEERR_MOVIE)
@@ -389,6 +420,7 @@ search_done(void *arg, const struct service_result *res, const struct seerr_titl
 		strlcpy_u(found[n].title, it->title, sizeof(found[n].title));
 		found[n].year = it->year;
 		found[n].status = lk->st.want_4k ? it->status_4k : it->status;
+		poster[n] = it->poster_url[0] ? it->poster_url : NULL;
 		n++;
 	}
 	if (n == 0) {
@@ -411,24 +443,33 @@ search_done(void *arg, const struct service_result *res, const struct seerr_titl
 		lk->st.chosen = found[pick];
 		choice_proceed(lk->t, &lk->st);
 	} else {
+		struct chat_choice menu[DIALOGUE_CHOICES_MAX];
+		char labels[DIALOGUE_CHOICES_MAX][SEERR_TITLE_MAX + 16];
+		char details[DIALOGUE_CHOICES_MAX][96];
+		struct chat_out out = {.choices = menu, .choice_count = (size_t)n};
 		struct buf b;
 
 		buf_init(&b, 0);
 		buf_printf(&b, "I found %d. Which one?", n);
 		for (i = 0; i < n; i++) {
-			char label[SEERR_TITLE_MAX + 16];
+			const char *state = found[i].status == SEERR_MEDIA_AVAILABLE
+			                        ? "already there"
+			                    : found[i].status != SEERR_MEDIA_UNKNOWN
+			                        ? seerr_media_status_words(found[i].status)
+			                        : NULL;
 
-			choice_label(&found[i], label, sizeof(label));
-			buf_printf(&b, "\n%d) %s · %s", i + 1, label,
+			choice_label(&found[i], labels[i], sizeof(labels[i]));
+			buf_printf(&b, "\n%d) %s · %s", i + 1, labels[i],
 			           handlers_kind_word(found[i].kind));
-			if (found[i].status == SEERR_MEDIA_AVAILABLE)
-				buf_printf(&b, " · already there");
-			else if (found[i].status != SEERR_MEDIA_UNKNOWN)
-				buf_printf(&b, " · %s", seerr_media_status_words(found[i].status));
+			if (state)
+				buf_printf(&b, " · %s", state);
+			handlers_choice_detail(&found[i], state, details[i], sizeof(details[i]));
+			menu[i] = (struct chat_choice){labels[i], details[i], poster[i]};
 			lk->st.choices[i] = found[i];
 		}
 		lk->st.choice_count = n;
-		ask(lk->t, &lk->st, DIALOGUE_CHOOSE_TITLE, b.data);
+		out.text = b.data;
+		ask_out(lk->t, &lk->st, DIALOGUE_CHOOSE_TITLE, &out);
 		buf_free(&b);
 	}
 	lookup_done(lk);

@@ -8,7 +8,9 @@
 
 #include "bot/handlers.h"
 #include "bot/people.h"
+#include "bot/requests.h"
 #include "bot/turn.h"
+#include "gateway/gateway.h"
 #include "nlu/intent.h"
 #include "services/seerr.h"
 
@@ -187,6 +189,40 @@ bool
 handlers_is_admin(const struct turn *t)
 {
 	return turn_person(t)->role == ROLE_ADMIN;
+}
+
+void
+handlers_request_words(const struct dialogue_choice *c, bool want_4k, char *out, size_t outlen)
+{
+	char label[SEERR_TITLE_MAX + 16];
+
+	requests_format_title(label, sizeof(label), c->title, c->year);
+	snprintf(out, outlen, "get the %s %s%s", handlers_kind_word(c->kind), label,
+	         want_4k ? " in 4K" : "");
+}
+
+void
+handlers_choice_detail(const struct dialogue_choice *c, const char *state, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "%s", handlers_kind_word(c->kind));
+
+	if (c->year > 0 && n >= 0 && (size_t)n < outlen)
+		n += snprintf(out + n, outlen - (size_t)n, " · %d", c->year);
+	if (state && n >= 0 && (size_t)n < outlen)
+		snprintf(out + n, outlen - (size_t)n, " · %s", state);
+}
+
+void
+handlers_reply_offer(struct turn *t, const char *text, const struct dialogue_choice *c)
+{
+	char plain[SEERR_TITLE_MAX + 64], in_4k[SEERR_TITLE_MAX + 64];
+	struct chat_action acts[2] = {{.label = "Request", .says = plain},
+	                              {.label = "Request in 4K", .says = in_4k}};
+	struct chat_out out = {.text = text, .actions = acts, .action_count = 2};
+
+	handlers_request_words(c, false, plain, sizeof(plain));
+	handlers_request_words(c, true, in_4k, sizeof(in_4k));
+	turn_reply_out(t, &out);
 }
 
 /* Lower-cases letters and digits, drops everything else, and skips a

@@ -58,6 +58,18 @@ void handlers_reply_failure(struct turn *t, const char *doing, const struct serv
 /* The person's Seerr user id (0: act as the API key's owner). */
 long handlers_seerr_user(const struct turn *t);
 bool handlers_is_admin(const struct turn *t);
+/* The words that ask for `c` ("get the film Dune (2021)", with " in 4K"
+ * when `want_4k`), which the grammar reads back as the same title; written
+ * to out[outlen]. */
+void handlers_request_words(const struct dialogue_choice *c, bool want_4k, char *out,
+                            size_t outlen);
+/* The line under a choice's name on networks with menus ("film · 2021"),
+ * then `state` ("already there"; may be NULL); written to out[outlen]. */
+void handlers_choice_detail(const struct dialogue_choice *c, const char *state, char *out,
+                            size_t outlen);
+/* Replies `text` with "Request" and "Request in 4K" buttons for `c`, on
+ * networks that show buttons. */
+void handlers_reply_offer(struct turn *t, const char *text, const struct dialogue_choice *c);
 /* True when `a` and `b` are the same title once case, punctuation and a
  * leading article are set aside ("the bear" = "The Bear"). */
 bool handlers_same_title(const char *a, const char *b);

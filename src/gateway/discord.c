@@ -520,8 +520,8 @@ discord_send(struct gateway *gw, const char *room, const struct chat_out *out,
 		return 0;
 	snprintf(key, sizeof(key), "POST /channels/%s/messages", room);
 	discord_send_tracked(d, "POST", key, xasprintf("%s/channels/%s/messages", d->api_url, room),
-	                     discord_message_body(out, false, true), NULL, NULL, out->mention, NULL,
-	                     NULL, done, arg);
+	                     discord_message_body(out, false, true), NULL, NULL, out->mention,
+	                     discord_action_says(out), NULL, NULL, done, arg);
 	return 0;
 }
 
@@ -540,7 +540,148 @@ discord_edit(struct gateway *gw, const char *room, const char *msg_id, const str
 	discord_send_tracked(d, "PATCH", key,
 	                     xasprintf("%s/channels/%s/messages/%s", d->api_url, room, msg_id),
 	                     discord_message_body(out, true, false), msg_id, NULL, out->mention,
-	                     NULL, NULL, done, arg);
+	                     discord_action_says(out), NULL, NULL, done, arg);
+	return 0;
+}
+
+static void
+discord_typing(struct gateway *gw, const char *room, bool on)
+{
+	struct discord *d = gateway_impl(gw);
+	char key[64];
+
+	/* Discord shows it for ten seconds or until usher's next message. */
+	if (!on || !discord_id_ok(room))
+		return;
+	snprintf(key, sizeof(key), "POST /channels/%s/typing", room);
+	discord_rest(d, "POST", key, xasprintf("%s/channels/%s/typing", d->api_url, room), NULL,
+	             NULL, NULL, NULL);
+}
+
+static void
+discord_dms_free(struct discord_dm *dm)
+{
+	while (dm) {
+		struct discord_dm *next = dm->next;
+
+		free(dm->user);
+		free(dm->channel);
+		free(dm);
+		dm = next;
+	}
+}
+
+/* The DM channel already opened with `user`, or NULL. */
+static const char *
+discord_dm_find(struct discord *d, const char *user)
+{
+	struct discord_dm *dm;
+
+	for (dm = d->dms; dm; dm = dm->next)
+		if (strcmp(dm->user, user) == 0)
+			return dm->channel;
+	return NULL;
+}
+
+static void
+discord_dm_remember(struct discord *d, const char *user, const char *channel)
+{
+	struct discord_dm *dm, **pp;
+	size_t n = 0;
+
+	if (discord_dm_find(d, user))
+		return;
+	dm = xcalloc(1, sizeof(*dm));
+	dm->user = xstrdup(user);
+	dm->channel = xstrdup(channel);
+	dm->next = d->dms;
+	d->dms = dm;
+	for (pp = &d->dms; *pp; pp = &(*pp)->next) {
+		if (++n >= DISCORD_DM_CACHE && (*pp)->next) {
+			discord_dms_free((*pp)->next);
+			(*pp)->next = NULL;
+			break;
+		}
+	}
+}
+
+/* A direct message waiting for its DM channel to open. */
+struct discord_direct {
+	struct discord *d;
+	char *user;
+	json_t *body;
+	json_t *says;
+	gateway_done_cb *done;
+	void *arg;
+};
+
+static void
+discord_direct_free(void *arg)
+{
+	struct discord_direct *dd = arg;
+
+	free(dd->user);
+	json_decref(dd->body);
+	json_decref(dd->says);
+	free(dd);
+}
+
+static void
+discord_direct_post(struct discord *d, const char *channel, json_t *body, json_t *says,
+                    gateway_done_cb *done, void *arg)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "POST /channels/%s/messages", channel);
+	discord_send_tracked(d, "POST", key,
+	                     xasprintf("%s/channels/%s/messages", d->api_url, channel), body, NULL,
+	                     NULL, NULL, says, NULL, NULL, done, arg);
+}
+
+static void
+discord_direct_opened(void *arg, int status, const char *channel, const char *error)
+{
+	struct discord_direct *dd = arg;
+
+	if (status != 0 || !discord_id_ok(channel)) {
+		if (dd->done)
+			dd->done(dd->arg, -1, NULL, status != 0 ? error : "no DM channel id");
+		discord_direct_free(dd);
+		return;
+	}
+	discord_dm_remember(dd->d, dd->user, channel);
+	discord_direct_post(dd->d, channel, dd->body, dd->says, dd->done, dd->arg);
+	dd->body = dd->says = NULL;
+	discord_direct_free(dd);
+}
+
+static int
+discord_send_direct(struct gateway *gw, const char *user, const struct chat_out *out,
+                    gateway_done_cb *done, void *arg)
+{
+	struct discord *d = gateway_impl(gw);
+	const char *channel;
+	struct discord_direct *dd;
+	struct discord_req *q;
+
+	if (!discord_id_ok(user) || (out->mention && !discord_id_ok(out->mention)))
+		return -1;
+	if ((channel = discord_dm_find(d, user)) != NULL) {
+		discord_direct_post(d, channel, discord_message_body(out, false, false),
+		                    discord_action_says(out), done, arg);
+		return 0;
+	}
+	dd = xcalloc(1, sizeof(*dd));
+	dd->d = d;
+	dd->user = xstrdup(user);
+	dd->body = discord_message_body(out, false, false);
+	dd->says = discord_action_says(out);
+	dd->done = done;
+	dd->arg = arg;
+	q = discord_rest(d, "POST", "POST /users/@me/channels",
+	                 xasprintf("%s/users/@me/channels", d->api_url),
+	                 json_pack("{s:s}", "recipient_id", user), NULL, discord_direct_opened, dd);
+	q->arg_free = discord_direct_free;
 	return 0;
 }
 
@@ -625,6 +766,7 @@ discord_free_impl(struct gateway *gw)
 	discord_stop(gw);
 	discord_interactions_free(d);
 	discord_rest_free(d);
+	discord_dms_free(d->dms);
 	http_free(d->http);
 	free(d->api_url);
 	free(d->auth);
@@ -647,5 +789,7 @@ const struct gateway_ops discord_gateway_ops = {
     .stop = discord_stop,
     .send = discord_send,
     .edit = discord_edit,
+    .typing = discord_typing,
+    .send_direct = discord_send_direct,
     .free_impl = discord_free_impl,
 };

@@ -35,6 +35,8 @@ struct ws;
 #define DISCORD_IX_MAX      64
 #define DISCORD_IX_MSGS     8
 #define DISCORD_BUTTONS_MAX 25
+/* A DM channel per person, cached for send_direct. */
+#define DISCORD_DM_CACHE 64
 /* Autocomplete must be answered within 3 s: give up on Seerr before. */
 #define DISCORD_SUGGEST_WAIT_MS 2500
 
@@ -81,14 +83,23 @@ struct discord_ix {
 	struct discord_ix *next;
 };
 
-/* A message usher posted with buttons, and who may press them. */
+/* A message usher posted with buttons, who may press its choice and yes/no
+ * buttons, and what its action buttons ("usher:act:N") say. */
 struct discord_buttons {
 	char *msg_id;
-	char *owner; /* NULL: whoever is in the DM */
+	char *owner;  /* NULL: whoever is in the DM */
+	json_t *says; /* array of strings, N-1 for "usher:act:N"; NULL: no actions */
 	struct discord_buttons *next;
 };
 
 struct discord_suggest; /* an autocomplete waiting for the host */
+
+/* The DM channel opened with a person (POST /users/@me/channels). */
+struct discord_dm {
+	char *user;
+	char *channel;
+	struct discord_dm *next;
+};
 
 struct discord {
 	struct gateway *gw;
@@ -126,6 +137,7 @@ struct discord {
 	struct discord_ix *ixs;
 	struct discord_buttons *buttons;
 	struct discord_suggest *suggests;
+	struct discord_dm *dms; /* newest first, at most DISCORD_DM_CACHE */
 	uint64_t ix_ttl_ms;
 	long last_status; /* HTTP status of the last failed REST call, for its `done` */
 };
@@ -142,16 +154,20 @@ struct discord_req *discord_rest(struct discord *d, const char *method, const ch
 /* Cancels everything queued, without calling back. */
 void discord_rest_free(struct discord *d);
 /* The JSON of a message: content (cut at 2000 characters), allowed
- * mentions, the reply reference when `reference`, the poster embed, and
- * buttons when the text asks for a choice (on an edit, components is
- * always set, [] when there are none, so stale buttons go away). Returns a
- * new reference. */
+ * mentions, the reply reference when `reference`, embeds (one per choice
+ * with its poster, and the message's poster as a thumbnail) and components
+ * (on an edit, components is always set, [] when there are none, so stale
+ * buttons go away). Returns a new reference. */
 json_t *discord_message_body(const struct chat_out *out, bool edit, bool reference);
-/* The buttons for `text`: a numbered list "\n1) Title · film" gives one
- * "usher:choice:N" button per entry, "Say yes or no." at the end gives
- * "usher:yes"/"usher:no". Returns a new array of action rows, or NULL when
- * the text asks for nothing. */
-json_t *discord_components(const char *text);
+/* The components for `out`: up to five choices as "usher:choice:N"
+ * buttons, more as one "usher:choice" select menu whose values are the
+ * numbers; each action as a "usher:act:N" button (danger ones red); and
+ * "usher:yes"/"usher:no" when the text ends "Say yes or no.". At most five
+ * action rows. Returns a new array of action rows, or NULL when none. */
+json_t *discord_components(const struct chat_out *out);
+/* What each of `out`'s actions says, as a new JSON array of strings (index
+ * N-1 for "usher:act:N"), or NULL when it has none. */
+json_t *discord_action_says(const struct chat_out *out);
 bool discord_id_ok(const char *id);
 
 /* --- discord_interactions.c --- */
@@ -163,9 +179,12 @@ void discord_register_commands(struct discord *d);
 /* What the bot should read for a slash command's `data`, in words the
  * grammar understands, written to out[outlen]; -1 for an unknown command. */
 int discord_command_text(const json_t *data, char *out, size_t outlen);
-/* The answer a button's custom_id stands for ("3", "yes", "no"), written
- * to out[outlen]; -1 for ids usher did not make. */
-int discord_custom_id_text(const char *custom_id, char *out, size_t outlen);
+/* The answer a choice or yes/no button's custom_id stands for ("3",
+ * "yes", "no"), written to out[outlen]; -1 for ids usher did not make.
+ * `value` is a select menu's chosen value (NULL for buttons). */
+int discord_custom_id_text(const char *custom_id, const char *value, char *out, size_t outlen);
+/* N for an action button's "usher:act:N", else 0. */
+int discord_action_number(const char *custom_id);
 void discord_on_interaction(struct discord *d, json_t *ix);
 /* A person wrote in `channel`: replies there are no longer follow-ups. */
 void discord_channel_moved_on(struct discord *d, const char *channel);
@@ -175,17 +194,20 @@ int discord_ix_send(struct discord *d, const char *room, const struct chat_out *
                     gateway_done_cb *done, void *arg);
 int discord_ix_edit(struct discord *d, const char *room, const char *msg_id,
                     const struct chat_out *out, gateway_done_cb *done, void *arg);
-/* Remembers a channel message with buttons (owner may be NULL). */
-void discord_buttons_add(struct discord *d, const char *msg_id, const char *owner);
+/* Remembers a channel message with buttons (owner may be NULL; takes
+ * `says`, which may be NULL). */
+void discord_buttons_add(struct discord *d, const char *msg_id, const char *owner, json_t *says);
 /* discord_rest() for a message: on success remembers it (as the
  * interaction `ix_id`'s webhook message when not NULL, and as a message
- * with buttons owned by `owner` when the body has components). When
+ * with buttons owned by `owner`, its actions saying `says` (taken, may be
+ * NULL), when the body has components). When
  * Discord refuses an interaction's token (expired: 401/404), the message
  * goes to channel `room` instead (`edit_id`: the message an edit was for,
  * NULL for new messages and @original). */
 void discord_send_tracked(struct discord *d, const char *method, const char *route_key, char *url,
                           json_t *body, const char *known_id, const char *ix_id, const char *owner,
-                          const char *room, const char *edit_id, gateway_done_cb *done, void *arg);
+                          json_t *says, const char *room, const char *edit_id,
+                          gateway_done_cb *done, void *arg);
 void discord_interactions_free(struct discord *d);
 
 #endif

@@ -5,10 +5,12 @@
  * wants an answer within 3 s) and handed to the bot as the words a person
  * would type ("/request title:Dune type:tv" reads "get the show Dune"); the
  * bot's first reply fills the deferred message, later ones are follow-ups
- * on the interaction's token, which lives 15 minutes. A button click is
- * acknowledged (deferred update), its buttons removed, and the click reaches
- * the bot as "2", "yes" or "no" from whoever pressed it — only the person
- * the buttons were for. Autocomplete asks the host for titles.
+ * on the interaction's token, which lives 15 minutes. A choice (button or
+ * select menu) or yes/no click is acknowledged (deferred update), its
+ * buttons removed, and the click reaches the bot as "2", "yes" or "no" from
+ * whoever pressed it — only the person the buttons were for. An action
+ * button ("Approve") reaches the bot as the words it stands for, from
+ * anyone, and stays. Autocomplete asks the host for titles.
  *
  * Every call for one interaction goes through one REST route, so the
  * callback always precedes the edits and follow-ups.
@@ -51,6 +53,15 @@ static const char discord_commands[] =
     "\"options\":[{\"type\":3,\"name\":\"title\",\"description\":\"One film or show\","
     "\"required\":false}]},"
     "{\"name\":\"requests\",\"type\":1,\"description\":\"What you have asked for\"},"
+    "{\"name\":\"cancel\",\"type\":1,\"description\":\"Cancel one of your requests\","
+    "\"options\":[{\"type\":3,\"name\":\"title\",\"description\":\"The film or show\","
+    "\"required\":true,\"autocomplete\":true}]},"
+    "{\"name\":\"approve\",\"type\":1,\"description\":\"Approve a request (admins)\","
+    "\"options\":[{\"type\":3,\"name\":\"title\",\"description\":\"The film or show, or "
+    "the request's number; empty lists what waits\",\"required\":false}]},"
+    "{\"name\":\"decline\",\"type\":1,\"description\":\"Decline a request (admins)\","
+    "\"options\":[{\"type\":3,\"name\":\"title\",\"description\":\"The film or show, or "
+    "the request's number; empty lists what waits\",\"required\":false}]},"
     "{\"name\":\"help\",\"type\":1,\"description\":\"What usher can do\"}]";
 
 json_t *
@@ -123,6 +134,20 @@ discord_command_text(const json_t *data, char *out, size_t outlen)
 			snprintf(out, outlen, "status");
 	} else if (strcmp(name, "requests") == 0) {
 		snprintf(out, outlen, "my requests");
+	} else if (strcmp(name, "cancel") == 0) {
+		if (*title == '\0')
+			return -1;
+		snprintf(out, outlen, "cancel %s", title);
+	} else if (strcmp(name, "approve") == 0 || strcmp(name, "decline") == 0) {
+		/* A bare number is a request id, as the buttons say it. */
+		const char *digits = title[0] == '#' ? title + 1 : title;
+
+		if (*digits && strspn(digits, "0123456789") == strlen(digits))
+			snprintf(out, outlen, "%s request %s", name, digits);
+		else if (*title)
+			snprintf(out, outlen, "%s %s", name, title);
+		else
+			snprintf(out, outlen, "%s", name);
 	} else if (strcmp(name, "help") == 0) {
 		snprintf(out, outlen, "help");
 	} else {
@@ -131,10 +156,22 @@ discord_command_text(const json_t *data, char *out, size_t outlen)
 	return 0;
 }
 
-int
-discord_custom_id_text(const char *custom_id, char *out, size_t outlen)
+/* A choice's number, 1 to DISCORD_BUTTONS_MAX, else 0. */
+static long
+discord_choice_number(const char *text)
 {
 	char *end;
+	long n;
+
+	if (text == NULL || *text < '1' || *text > '9')
+		return 0;
+	n = strtol(text, &end, 10);
+	return *end == '\0' && n >= 1 && n <= DISCORD_BUTTONS_MAX ? n : 0;
+}
+
+int
+discord_custom_id_text(const char *custom_id, const char *value, char *out, size_t outlen)
+{
 	long n;
 
 	if (custom_id == NULL)
@@ -143,14 +180,24 @@ discord_custom_id_text(const char *custom_id, char *out, size_t outlen)
 		snprintf(out, outlen, "%s", custom_id + 6);
 		return 0;
 	}
-	if (strncmp(custom_id, "usher:choice:", 13) != 0 || custom_id[13] < '1' ||
-	    custom_id[13] > '9')
-		return -1;
-	n = strtol(custom_id + 13, &end, 10);
-	if (*end != '\0' || n < 1 || n > DISCORD_BUTTONS_MAX)
+	if (strcmp(custom_id, "usher:choice") == 0)
+		n = discord_choice_number(value);
+	else if (strncmp(custom_id, "usher:choice:", 13) == 0)
+		n = discord_choice_number(custom_id + 13);
+	else
+		n = 0;
+	if (n == 0)
 		return -1;
 	snprintf(out, outlen, "%ld", n);
 	return 0;
+}
+
+int
+discord_action_number(const char *custom_id)
+{
+	if (custom_id == NULL || strncmp(custom_id, "usher:act:", 10) != 0)
+		return 0;
+	return (int)discord_choice_number(custom_id + 10);
 }
 
 /* --- the table of live interactions --- */
@@ -277,13 +324,13 @@ discord_ix_send(struct discord *d, const char *room, const struct chat_out *out,
 		                     xasprintf("%s/webhooks/%s/%s/messages/@original", d->api_url,
 		                               d->app_id, ix->token),
 		                     discord_message_body(out, false, false), NULL, ix->id,
-		                     ix->user, room, NULL, done, arg);
+		                     ix->user, discord_action_says(out), room, NULL, done, arg);
 	} else {
 		discord_send_tracked(
 		    d, "POST", key,
 		    xasprintf("%s/webhooks/%s/%s?wait=true", d->api_url, d->app_id, ix->token),
-		    discord_message_body(out, false, false), NULL, ix->id, ix->user, room, NULL,
-		    done, arg);
+		    discord_message_body(out, false, false), NULL, ix->id, ix->user,
+		    discord_action_says(out), room, NULL, done, arg);
 	}
 	free(key);
 	return 1;
@@ -312,7 +359,7 @@ discord_ix_edit(struct discord *d, const char *room, const char *msg_id, const s
 		                     xasprintf("%s/webhooks/%s/%s/messages/%s", d->api_url,
 		                               d->app_id, ix->token, msg_id),
 		                     discord_message_body(out, true, false), msg_id, ix->id,
-		                     ix->user, room, msg_id, done, arg);
+		                     ix->user, discord_action_says(out), room, msg_id, done, arg);
 		free(key);
 		return 1;
 	}
@@ -343,6 +390,7 @@ discord_buttons_remove(struct discord *d, const char *msg_id)
 			*pp = b->next;
 			free(b->msg_id);
 			free(b->owner);
+			json_decref(b->says);
 			free(b);
 			return;
 		}
@@ -350,7 +398,7 @@ discord_buttons_remove(struct discord *d, const char *msg_id)
 }
 
 void
-discord_buttons_add(struct discord *d, const char *msg_id, const char *owner)
+discord_buttons_add(struct discord *d, const char *msg_id, const char *owner, json_t *says)
 {
 	struct discord_buttons *b, **pp;
 	size_t n = 0;
@@ -359,6 +407,7 @@ discord_buttons_add(struct discord *d, const char *msg_id, const char *owner)
 	b = xcalloc(1, sizeof(*b));
 	b->msg_id = xstrdup(msg_id);
 	b->owner = owner ? xstrdup(owner) : NULL;
+	b->says = says;
 	b->next = d->buttons;
 	d->buttons = b;
 	for (pp = &d->buttons; *pp; pp = &(*pp)->next) {
@@ -376,6 +425,7 @@ struct discord_sent {
 	struct discord *d;
 	char *ix_id;
 	char *owner;
+	json_t *says;
 	char *room;
 	char *edit_id;
 	json_t *body; /* kept to send again in the channel */
@@ -391,6 +441,7 @@ discord_sent_free(void *arg)
 
 	free(s->ix_id);
 	free(s->owner);
+	json_decref(s->says);
 	free(s->room);
 	free(s->edit_id);
 	json_decref(s->body);
@@ -412,12 +463,14 @@ discord_sent_fallback(struct discord_sent *s, struct discord_ix *ix)
 		discord_send_tracked(
 		    d, "PATCH", key,
 		    xasprintf("%s/channels/%s/messages/%s", d->api_url, s->room, s->edit_id),
-		    json_incref(s->body), s->edit_id, NULL, s->owner, NULL, NULL, s->done, s->arg);
+		    json_incref(s->body), s->edit_id, NULL, s->owner, json_incref(s->says), NULL,
+		    NULL, s->done, s->arg);
 	} else {
 		snprintf(key, sizeof(key), "POST /channels/%s/messages", s->room);
-		discord_send_tracked(
-		    d, "POST", key, xasprintf("%s/channels/%s/messages", d->api_url, s->room),
-		    json_incref(s->body), NULL, NULL, s->owner, NULL, NULL, s->done, s->arg);
+		discord_send_tracked(d, "POST", key,
+		                     xasprintf("%s/channels/%s/messages", d->api_url, s->room),
+		                     json_incref(s->body), NULL, NULL, s->owner,
+		                     json_incref(s->says), NULL, NULL, s->done, s->arg);
 	}
 	discord_sent_free(s);
 }
@@ -448,7 +501,7 @@ discord_sent_done(void *arg, int status, const char *msg_id, const char *error)
 			}
 		}
 		if (s->buttons)
-			discord_buttons_add(s->d, msg_id, s->owner);
+			discord_buttons_add(s->d, msg_id, s->owner, json_incref(s->says));
 		else
 			discord_buttons_remove(s->d, msg_id);
 	}
@@ -460,7 +513,8 @@ discord_sent_done(void *arg, int status, const char *msg_id, const char *error)
 void
 discord_send_tracked(struct discord *d, const char *method, const char *route_key, char *url,
                      json_t *body, const char *known_id, const char *ix_id, const char *owner,
-                     const char *room, const char *edit_id, gateway_done_cb *done, void *arg)
+                     json_t *says, const char *room, const char *edit_id, gateway_done_cb *done,
+                     void *arg)
 {
 	struct discord_sent *s = xcalloc(1, sizeof(*s));
 	json_t *components = json_object_get(body, "components");
@@ -469,6 +523,7 @@ discord_send_tracked(struct discord *d, const char *method, const char *route_ke
 	s->d = d;
 	s->ix_id = ix_id ? xstrdup(ix_id) : NULL;
 	s->owner = owner ? xstrdup(owner) : NULL;
+	s->says = says;
 	s->room = room ? xstrdup(room) : NULL;
 	s->edit_id = edit_id ? xstrdup(edit_id) : NULL;
 	s->body = ix_id && room ? json_incref(body) : NULL;
@@ -541,21 +596,46 @@ discord_on_command(struct discord *d, json_t *ix, const char *id, const char *to
 	discord_deliver(d, ix, user, text);
 }
 
+/* An action button is the presser saying what it says; anyone may press
+ * it (the bot decides what they may do), and it stays for the next. */
+static void
+discord_on_action(struct discord *d, json_t *ix, const char *id, const char *token,
+                  const char *channel, const char *user, const char *msg_id, int n)
+{
+	struct discord_buttons *b = discord_buttons_find(d, msg_id);
+	const char *says = b ? json_string_value(json_array_get(b->says, (size_t)n - 1)) : NULL;
+
+	if (says == NULL || *says == '\0') {
+		discord_ephemeral(d, id, token, "That button has expired; ask me again.");
+		return;
+	}
+	discord_callback(d, id, token, json_pack("{s:i}", "type", 6));
+	discord_ix_add(d, id, token, channel, user, false);
+	log_debug("discord: button %d pressed, read as \"%s\"", n, says);
+	discord_deliver(d, ix, user, says);
+}
+
 static void
 discord_on_component(struct discord *d, json_t *ix, const char *id, const char *token,
                      const char *channel, const char *user)
 {
 	json_t *m = json_object_get(ix, "message");
+	json_t *data = json_object_get(ix, "data");
 	const char *msg_id = json_string_value(json_object_get(m, "id"));
-	const char *custom =
-	    json_string_value(json_object_get(json_object_get(ix, "data"), "custom_id"));
+	const char *custom = json_string_value(json_object_get(data, "custom_id"));
+	const char *value = json_string_value(json_array_get(json_object_get(data, "values"), 0));
 	struct discord_buttons *b = msg_id ? discord_buttons_find(d, msg_id) : NULL;
 	const char *owner = NULL;
 	bool known = b != NULL;
+	int act = discord_action_number(custom);
 	char text[16], words[160];
 
-	if (msg_id == NULL || discord_custom_id_text(custom, text, sizeof(text)) == -1) {
-		discord_ephemeral(d, id, token, "That button no longer works; ask me again.");
+	if (msg_id != NULL && act > 0) {
+		discord_on_action(d, ix, id, token, channel, user, msg_id, act);
+		return;
+	}
+	if (msg_id == NULL || discord_custom_id_text(custom, value, text, sizeof(text)) == -1) {
+		discord_ephemeral(d, id, token, "That button has expired; ask me again.");
 		return;
 	}
 	if (b) {

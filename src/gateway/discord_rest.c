@@ -17,8 +17,13 @@
 #include "core/util.h"
 #include "gateway/discord_impl.h"
 
-#define DISCORD_MAX_ATTEMPTS 5
-#define DISCORD_LABEL_MAX    60
+#define DISCORD_MAX_ATTEMPTS   5
+#define DISCORD_LABEL_MAX      60
+#define DISCORD_DETAIL_MAX     300
+#define DISCORD_EMBEDS_MAX     10
+#define DISCORD_ROWS_MAX       5
+#define DISCORD_SELECT_MAX     25
+#define DISCORD_CHOICE_BUTTONS 5
 
 static void discord_route_pump(struct discord *d, struct discord_route *r);
 
@@ -196,25 +201,85 @@ discord_rest(struct discord *d, const char *method, const char *route_key, char 
 	return q;
 }
 
-/* Cuts at the content limit without splitting a UTF-8 sequence. */
+/* A JSON string of `text` cut to `max` characters on a character
+ * boundary; NULL when `text` is NULL or not UTF-8. */
 static json_t *
-discord_content(const char *text, const char *prefix)
+discord_text_cut(const char *text, size_t max)
 {
-	char *s = xasprintf("%s%s", prefix ? prefix : "", text ? text : "");
 	size_t chars = 0, i;
 	json_t *j;
+	char *s;
 
+	if (text == NULL)
+		return NULL;
+	s = xstrdup(text);
 	for (i = 0; s[i]; i++) {
-		if (((unsigned char)s[i] & 0xC0) != 0x80 && ++chars > DISCORD_CONTENT_MAX) {
+		if (((unsigned char)s[i] & 0xC0) != 0x80 && ++chars > max) {
 			s[i] = '\0';
 			break;
 		}
 	}
 	j = json_string(s);
-	if (j == NULL) /* not UTF-8: never send what Discord would reject */
-		j = json_string("");
 	free(s);
 	return j;
+}
+
+static json_t *
+discord_content(const char *text, const char *prefix)
+{
+	char *s = xasprintf("%s%s", prefix ? prefix : "", text ? text : "");
+	json_t *j = discord_text_cut(s, DISCORD_CONTENT_MAX);
+
+	free(s);
+	/* not UTF-8: never send what Discord would reject */
+	return j ? j : json_string("");
+}
+
+/* "N) label", at most DISCORD_LABEL_MAX characters. */
+static json_t *
+discord_numbered(size_t n, const char *label, size_t max)
+{
+	char *s = xasprintf("%zu) %s", n, label ? label : "");
+	json_t *j = discord_text_cut(s, max);
+
+	free(s);
+	return j ? j : json_sprintf("%zu", n);
+}
+
+/* One embed per choice (its poster as the thumbnail), then the message's
+ * own poster; at most DISCORD_EMBEDS_MAX. NULL when there are none. */
+static json_t *
+discord_embeds(const struct chat_out *out)
+{
+	json_t *embeds = json_array();
+	size_t i;
+
+	for (i = 0; i < out->choice_count && i < DISCORD_EMBEDS_MAX; i++) {
+		const struct chat_choice *c = &out->choices[i];
+		json_t *e = json_object();
+		json_t *detail = discord_text_cut(c->detail, DISCORD_DETAIL_MAX);
+		json_t *thumb;
+
+		json_object_set_new(e, "title", discord_numbered(i + 1, c->label, 256));
+		if (detail)
+			json_object_set_new(e, "description", detail);
+		thumb = c->image_url ? json_pack("{s:s}", "url", c->image_url) : NULL;
+		if (thumb)
+			json_object_set_new(e, "thumbnail", thumb);
+		json_array_append_new(embeds, e);
+	}
+	if (out->image_url && json_array_size(embeds) < DISCORD_EMBEDS_MAX) {
+		/* NULL (skipped) when the URL is not UTF-8. */
+		json_t *poster = json_pack("{s:{s:s}}", "thumbnail", "url", out->image_url);
+
+		if (poster)
+			json_array_append_new(embeds, poster);
+	}
+	if (json_array_size(embeds) == 0) {
+		json_decref(embeds);
+		return NULL;
+	}
+	return embeds;
 }
 
 json_t *
@@ -222,7 +287,8 @@ discord_message_body(const struct chat_out *out, bool edit, bool reference)
 {
 	json_t *body = json_object();
 	json_t *allowed = json_pack("{s:[]}", "parse");
-	json_t *components = discord_components(out->text);
+	json_t *components = discord_components(out);
+	json_t *embeds = discord_embeds(out);
 	char *prefix = NULL;
 
 	if (out->mention) {
@@ -238,9 +304,8 @@ discord_message_body(const struct chat_out *out, bool edit, bool reference)
 		json_object_set_new(
 		    body, "message_reference",
 		    json_pack("{s:s, s:b}", "message_id", out->reply_to, "fail_if_not_exists", 0));
-	if (out->image_url)
-		json_object_set_new(body, "embeds",
-		                    json_pack("[{s:{s:s}}]", "image", "url", out->image_url));
+	if (embeds)
+		json_object_set_new(body, "embeds", embeds);
 	if (components)
 		json_object_set_new(body, "components", components);
 	else if (edit)
@@ -250,94 +315,102 @@ discord_message_body(const struct chat_out *out, bool edit, bool reference)
 }
 
 static json_t *
-discord_button(const char *label, const char *custom_id, int style)
+discord_button(json_t *label, const char *custom_id, int style)
 {
-	return json_pack("{s:i, s:i, s:s, s:s}", "type", 2, "style", style, "label", label,
+	return json_pack("{s:i, s:i, s:o, s:s}", "type", 2, "style", style, "label", label,
 	                 "custom_id", custom_id);
 }
 
-/* Appends a button, opening a new action row every five. */
-static void
+/* Appends a button, opening a new action row every five, up to the
+ * message's five rows; returns false (and drops it) when they are full. */
+static bool
 discord_row_add(json_t *rows, json_t *button)
 {
 	json_t *row = json_array_get(rows, json_array_size(rows) - 1);
 	json_t *list = json_object_get(row, "components");
 
-	if (list == NULL || json_array_size(list) >= 5) {
+	if (list == NULL || json_array_size(list) >= 5 ||
+	    json_object_get(json_array_get(list, 0), "options")) {
+		if (json_array_size(rows) >= DISCORD_ROWS_MAX) {
+			json_decref(button);
+			return false;
+		}
 		list = json_array();
 		json_array_append_new(rows, json_pack("{s:i, s:o}", "type", 1, "components", list));
 	}
 	json_array_append_new(list, button);
+	return true;
 }
 
-/* "N) " then the title up to " · ", cut on a character boundary. */
+/* A few choices are buttons; more are one select menu. */
 static void
-discord_choice_label(int n, const char *line, size_t len, char *out, size_t outlen)
+discord_choice_components(json_t *rows, const struct chat_out *out)
 {
-	const char *dot = NULL;
-	size_t i, cut;
-	int w;
+	json_t *options, *select;
+	size_t i;
 
-	for (i = 0; i + 1 < len; i++) {
-		if (strncmp(line + i, " \xc2\xb7 ", 4) == 0 && i + 4 <= len) {
-			dot = line + i;
-			break;
+	if (out->choice_count <= DISCORD_CHOICE_BUTTONS) {
+		for (i = 0; i < out->choice_count; i++) {
+			char id[48];
+
+			snprintf(id, sizeof(id), "usher:choice:%zu", i + 1);
+			discord_row_add(
+			    rows, discord_button(discord_numbered(i + 1, out->choices[i].label,
+			                                          DISCORD_LABEL_MAX),
+			                         id, 2));
 		}
+		return;
 	}
-	if (dot)
-		len = (size_t)(dot - line);
-	w = snprintf(out, outlen, "%d) ", n);
-	cut = outlen - (size_t)w - 1;
-	if (cut > DISCORD_LABEL_MAX)
-		cut = DISCORD_LABEL_MAX;
-	if (len > cut) {
-		len = cut;
-		while (len > 0 && ((unsigned char)line[len] & 0xC0) == 0x80)
-			len--;
+	options = json_array();
+	for (i = 0; i < out->choice_count && i < DISCORD_SELECT_MAX; i++) {
+		json_t *o = json_pack("{s:o, s:o}", "label",
+		                      discord_numbered(i + 1, out->choices[i].label, 100), "value",
+		                      json_sprintf("%zu", i + 1));
+		json_t *detail = discord_text_cut(out->choices[i].detail, 100);
+
+		if (detail)
+			json_object_set_new(o, "description", detail);
+		json_array_append_new(options, o);
 	}
-	memcpy(out + w, line, len);
-	out[(size_t)w + len] = '\0';
+	select = json_pack("{s:i, s:s, s:s, s:o, s:i, s:i}", "type", 3, "custom_id", "usher:choice",
+	                   "placeholder", "Which one?", "options", options, "min_values", 1,
+	                   "max_values", 1);
+	json_array_append_new(rows, json_pack("{s:i, s:[o]}", "type", 1, "components", select));
 }
 
 json_t *
-discord_components(const char *text)
+discord_components(const struct chat_out *out)
 {
 	json_t *rows = json_array();
-	const char *p, *end;
-	int next = 1;
-	size_t n;
+	size_t i, n;
 
-	if (text == NULL) {
+	if (out == NULL || out->text == NULL) {
 		json_decref(rows);
 		return NULL;
 	}
-	/* Lines "\nN) ..." numbered from 1 without a gap. */
-	for (p = strchr(text, '\n'); p && next <= DISCORD_BUTTONS_MAX; p = strchr(p + 1, '\n')) {
-		char want[16], label[128], id[32];
-		int w = snprintf(want, sizeof(want), "%d) ", next);
-		json_t *b;
+	discord_choice_components(rows, out);
+	for (i = 0; i < out->action_count && i < DISCORD_BUTTONS_MAX; i++) {
+		char id[48];
 
-		if (strncmp(p + 1, want, (size_t)w) != 0)
-			continue;
-		end = strchr(p + 1, '\n');
-		n = end ? (size_t)(end - (p + 1 + w)) : strlen(p + 1 + w);
-		discord_choice_label(next, p + 1 + w, n, label, sizeof(label));
-		snprintf(id, sizeof(id), "usher:choice:%d", next);
-		b = discord_button(label, id, 2);
-		if (b == NULL) /* a label that is not UTF-8: the number alone */
-			b = discord_button(want, id, 2);
-		discord_row_add(rows, b);
-		next++;
+		snprintf(id, sizeof(id), "usher:act:%zu", i + 1);
+		/* A fresh row for the first, so actions never share the choices' row. */
+		if (i == 0 && json_array_size(rows) > 0 && json_array_size(rows) < DISCORD_ROWS_MAX)
+			json_array_append_new(rows,
+			                      json_pack("{s:i, s:[]}", "type", 1, "components"));
+		if (!discord_row_add(rows, discord_button(discord_text_cut(out->actions[i].label,
+		                                                           DISCORD_LABEL_MAX),
+		                                          id, out->actions[i].danger ? 4 : 1)))
+			break;
 	}
-	n = strlen(text);
-	while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\n'))
+	n = strlen(out->text);
+	while (n > 0 && (out->text[n - 1] == ' ' || out->text[n - 1] == '\n'))
 		n--;
-	if (n >= 14 && strncmp(text + n - 14, "Say yes or no.", 14) == 0 &&
-	    json_array_size(rows) < 5) {
+	if (n >= 14 && strncmp(out->text + n - 14, "Say yes or no.", 14) == 0 &&
+	    json_array_size(rows) < DISCORD_ROWS_MAX) {
 		json_t *list = json_array();
 
-		json_array_append_new(list, discord_button("Yes", "usher:yes", 3));
-		json_array_append_new(list, discord_button("No", "usher:no", 4));
+		json_array_append_new(list, discord_button(json_string("Yes"), "usher:yes", 3));
+		json_array_append_new(list, discord_button(json_string("No"), "usher:no", 4));
 		json_array_append_new(rows, json_pack("{s:i, s:o}", "type", 1, "components", list));
 	}
 	if (json_array_size(rows) == 0) {
@@ -345,6 +418,23 @@ discord_components(const char *text)
 		return NULL;
 	}
 	return rows;
+}
+
+json_t *
+discord_action_says(const struct chat_out *out)
+{
+	json_t *says;
+	size_t i;
+
+	if (out->action_count == 0)
+		return NULL;
+	says = json_array();
+	for (i = 0; i < out->action_count && i < DISCORD_BUTTONS_MAX; i++) {
+		json_t *one = out->actions[i].says ? json_string(out->actions[i].says) : NULL;
+
+		json_array_append_new(says, one ? one : json_string(""));
+	}
+	return says;
 }
 
 void

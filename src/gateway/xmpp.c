@@ -8,20 +8,18 @@
  * a slow tick for its timed handlers. Reconnecting is ours: a new
  * connection after a backoff with jitter, carrying the stream management
  * (XEP-0198) state of the old one so unacknowledged stanzas are resent.
- * Messages the bot sends while the link is down, or to a room not yet
- * (re)joined, wait in a bounded outbox.
+ * A server that stops answering without closing (frozen, or a link that
+ * died silently) is noticed with a XEP-0199 ping after `ping_s` seconds of
+ * silence; no answer in time drops the socket and takes the same path.
  *
- * 1:1 chats come from people's bare JIDs; group rooms (XEP-0045) map
- * occupants to people through the real JID the room shows usher. Edits are
- * Last Message Correction (XEP-0308), replies in rooms XEP-0461, posters
- * Out-of-Band Data (XEP-0066) with the link in the body as well.
+ * This file owns the connection, the config and the gateway_ops table;
+ * see xmpp_impl.h for the other parts.
  */
-#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+#include <sys/socket.h>
 
 #include <strophe.h>
 
@@ -30,371 +28,29 @@
 #include "core/loop.h"
 #include "core/util.h"
 #include "gateway/gateway.h"
+#include "gateway/xmpp_impl.h"
 
-#define NS_MUC        "http://jabber.org/protocol/muc"
-#define NS_MUC_USER   "http://jabber.org/protocol/muc#user"
-#define NS_MUC_OWNER  "http://jabber.org/protocol/muc#owner"
-#define NS_DELAY      "urn:xmpp:delay"
-#define NS_CORRECT    "urn:xmpp:message-correct:0"
-#define NS_OOB        "jabber:x:oob"
-#define NS_REPLY      "urn:xmpp:reply:0"
-#define NS_FALLBACK   "urn:xmpp:feature-fallback:0"
-#define NS_SID        "urn:xmpp:sid:0"
-#define NS_PING       "urn:xmpp:ping"
-#define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
-#define NS_ROSTER     "jabber:iq:roster"
-#define NS_CHATSTATES "http://jabber.org/protocol/chatstates"
-
-#define XMPPGW_BODY_MAX      8192 /* longer incoming bodies are dropped, not parsed */
-#define XMPPGW_OUTBOX_MAX    256
-#define XMPPGW_OCCUPANTS_MAX 1000
-#define XMPPGW_RECENT        64
-#define XMPPGW_TICK_MS       500
-#define XMPPGW_RETRY_MIN_MS  1000
-#define XMPPGW_RETRY_MAX_MS  60000
+#define XMPPGW_TICK_MS      500
+#define XMPPGW_RETRY_MIN_MS 1000
+#define XMPPGW_RETRY_MAX_MS 60000
+/* A ping unanswered this long (or ping_s, when shorter) means a dead link. */
+#define XMPPGW_PING_WAIT_MAX_MS 30000
+/* A connection attempt that has not logged in by then is given up. */
+#define XMPPGW_CONNECT_MAX_MS 60000
 /* Reads per readable event: one run reads at most 4 KiB, and a TLS record
  * (up to 16 KiB) can sit decrypted in OpenSSL where poll() cannot see it. */
 #define XMPPGW_READS_PER_EVENT 5
-
-struct xmppgw_occupant {
-	char *nick;
-	char *real; /* the occupant's real full JID, NULL when the room hides it */
-	struct xmppgw_occupant *next;
-};
-
-struct xmppgw_room {
-	char *jid;  /* bare room JID */
-	char *nick; /* usher's nick in it */
-	bool joined;
-	size_t occupant_count;
-	struct xmppgw_occupant *occupants;
-};
-
-/* Recent message ids in rooms: who wrote them (for the reply's `to`) and
- * whether they are usher's own (a reply to one addresses usher). */
-struct xmppgw_recent {
-	char *id;
-	char *from; /* occupant JID */
-	bool own;
-};
-
-/* A message built but not yet handed to libstrophe. */
-struct xmppgw_out {
-	xmpp_stanza_t *stanza;
-	struct xmppgw_room *room; /* NULL for a 1:1 chat */
-	char *report_id;
-	gateway_done_cb *done;
-	void *arg;
-	struct xmppgw_out *next;
-};
-
-/* A completion to report from a zero-delay timer (never from inside the
- * call that sent, never after the gateway is freed). */
-struct xmppgw_done {
-	struct xmppgw *x;
-	loop_timer_id timer;
-	gateway_done_cb *done;
-	void *arg;
-	int status;
-	char *msg_id;
-	char *error;
-	struct xmppgw_done *next;
-};
-
-struct xmppgw {
-	struct gateway *gw;
-	struct loop *loop;
-	char *jid;
-	char *password;
-	char *host; /* NULL: the JID's domain through DNS SRV */
-	unsigned short port;
-	long flags;
-	char **known; /* bare JIDs of configured people */
-	size_t known_count;
-	struct xmppgw_room *rooms;
-	size_t room_count;
-
-	xmpp_ctx_t *ctx;
-	xmpp_conn_t *conn;
-	xmpp_log_t logger;
-	int fd; /* -1 when no socket */
-	int fd_events;
-	loop_hook_id hook;
-	loop_timer_id tick;
-	loop_timer_id retry;
-	bool started;
-	bool online;   /* session established */
-	bool stopping; /* no reconnects, no reports */
-	unsigned failures;
-
-	struct xmppgw_out *out_head;
-	size_t out_len;
-	struct xmppgw_done *pending;
-	struct xmppgw_recent recent[XMPPGW_RECENT];
-	size_t recent_next;
-	struct xmppgw *next_live;
-};
 
 /* The sockopt callback gets only the connection: find its gateway here. */
 static struct xmppgw *xmppgw_live;
 
 static void xmppgw_schedule_retry(struct xmppgw *x);
-static void xmppgw_flush(struct xmppgw *x);
-
-/* ---- small helpers ---- */
-
-static size_t
-jid_bare_len(const char *jid)
-{
-	const char *slash = strchr(jid, '/');
-
-	return slash ? (size_t)(slash - jid) : strlen(jid);
-}
-
-/* True when the bare parts of two JIDs are the same (case-insensitive; a
- * simplification of nodeprep/nameprep that is right for ASCII JIDs). */
-static bool
-jid_same_bare(const char *a, const char *b)
-{
-	size_t la = jid_bare_len(a), lb = jid_bare_len(b);
-
-	return la == lb && strncasecmp(a, b, la) == 0;
-}
-
-static const char *
-jid_resource(const char *jid)
-{
-	const char *slash = strchr(jid, '/');
-
-	return slash ? slash + 1 : NULL;
-}
 
 static bool
 host_is_loopback(const char *host)
 {
 	return strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 ||
 	       strcmp(host, "[::1]") == 0 || str_starts_with(host, "127.");
-}
-
-/* Splits a comma-separated list; returns a new array of new strings. */
-static char **
-split_list(const char *list, size_t *count)
-{
-	char *copy = xstrdup(list ? list : ""), *save = NULL, *tok;
-	char **v = NULL;
-
-	*count = 0;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		str_trim(tok);
-		if (*tok == '\0')
-			continue;
-		v = xrealloc(v, (*count + 1) * sizeof(*v));
-		v[(*count)++] = xstrdup(tok);
-	}
-	free(copy);
-	return v;
-}
-
-/* Byte offset of code point `cps` in UTF-8 `s` (clamped to its end). */
-static size_t
-utf8_offset(const char *s, size_t cps)
-{
-	size_t i = 0;
-
-	while (s[i] != '\0' && cps > 0) {
-		i++;
-		while (((unsigned char)s[i] & 0xC0) == 0x80)
-			i++;
-		cps--;
-	}
-	return i;
-}
-
-/* XML 1.0 forbids most control characters; a peer would drop the stream. */
-static void
-xml_clean(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r')
-			*s = '?';
-}
-
-static xmpp_stanza_t *
-child_new(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name, const char *ns)
-{
-	xmpp_stanza_t *c = xmpp_stanza_new(ctx);
-
-	xmpp_stanza_set_name(c, name);
-	if (ns)
-		xmpp_stanza_set_ns(c, ns);
-	xmpp_stanza_add_child(parent, c);
-	xmpp_stanza_release(c); /* the parent holds it now */
-	return c;
-}
-
-static void
-child_text(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *text)
-{
-	xmpp_stanza_t *t = xmpp_stanza_new(ctx);
-
-	xmpp_stanza_set_text(t, text);
-	xmpp_stanza_add_child(parent, t);
-	xmpp_stanza_release(t);
-}
-
-static struct xmppgw_room *
-room_find(struct xmppgw *x, const char *jid)
-{
-	size_t i;
-
-	if (jid == NULL)
-		return NULL;
-	for (i = 0; i < x->room_count; i++)
-		if (jid_same_bare(x->rooms[i].jid, jid))
-			return &x->rooms[i];
-	return NULL;
-}
-
-static bool
-known_jid(struct xmppgw *x, const char *jid)
-{
-	size_t i;
-
-	for (i = 0; i < x->known_count; i++)
-		if (jid_same_bare(x->known[i], jid))
-			return true;
-	return false;
-}
-
-/* ---- room occupants and recent ids ---- */
-
-static struct xmppgw_occupant **
-occupant_slot(struct xmppgw_room *r, const char *nick)
-{
-	struct xmppgw_occupant **pp;
-
-	for (pp = &r->occupants; *pp; pp = &(*pp)->next)
-		if (strcmp((*pp)->nick, nick) == 0)
-			return pp;
-	return pp;
-}
-
-static void
-occupant_remove(struct xmppgw_room *r, const char *nick)
-{
-	struct xmppgw_occupant **pp = occupant_slot(r, nick), *o = *pp;
-
-	if (o == NULL)
-		return;
-	*pp = o->next;
-	free(o->nick);
-	free(o->real);
-	free(o);
-	r->occupant_count--;
-}
-
-static void
-occupant_set(struct xmppgw_room *r, const char *nick, const char *real)
-{
-	struct xmppgw_occupant **pp = occupant_slot(r, nick), *o = *pp;
-
-	if (o == NULL) {
-		if (r->occupant_count >= XMPPGW_OCCUPANTS_MAX)
-			return;
-		o = xcalloc(1, sizeof(*o));
-		o->nick = xstrdup(nick);
-		*pp = o;
-		r->occupant_count++;
-	}
-	if (real && (o->real == NULL || strcmp(o->real, real) != 0)) {
-		free(o->real);
-		o->real = xstrdup(real);
-	}
-}
-
-static void
-occupants_clear(struct xmppgw_room *r)
-{
-	while (r->occupants)
-		occupant_remove(r, r->occupants->nick);
-}
-
-static const char *
-occupant_real(struct xmppgw_room *r, const char *nick)
-{
-	struct xmppgw_occupant *o = *occupant_slot(r, nick);
-
-	return o ? o->real : NULL;
-}
-
-static void
-recent_add(struct xmppgw *x, const char *id, const char *from, bool own)
-{
-	struct xmppgw_recent *e = &x->recent[x->recent_next];
-
-	if (id == NULL)
-		return;
-	free(e->id);
-	free(e->from);
-	e->id = xstrdup(id);
-	e->from = xstrdup(from ? from : "");
-	e->own = own;
-	x->recent_next = (x->recent_next + 1) % XMPPGW_RECENT;
-}
-
-static const struct xmppgw_recent *
-recent_find(struct xmppgw *x, const char *id)
-{
-	size_t i;
-
-	if (id == NULL)
-		return NULL;
-	for (i = 0; i < XMPPGW_RECENT; i++)
-		if (x->recent[i].id && strcmp(x->recent[i].id, id) == 0)
-			return &x->recent[i];
-	return NULL;
-}
-
-/* ---- completions ---- */
-
-static void
-xmppgw_done_fire(struct loop *loop, loop_timer_id id, void *arg)
-{
-	struct xmppgw_done *d = arg, **pp;
-
-	(void)loop;
-	(void)id;
-	for (pp = &d->x->pending; *pp; pp = &(*pp)->next) {
-		if (*pp == d) {
-			*pp = d->next;
-			break;
-		}
-	}
-	if (d->done)
-		d->done(d->arg, d->status, d->msg_id, d->error);
-	free(d->msg_id);
-	free(d->error);
-	free(d);
-}
-
-static void
-xmppgw_report(struct xmppgw *x, gateway_done_cb *done, void *arg, int status, const char *msg_id,
-              const char *error)
-{
-	struct xmppgw_done *d;
-
-	if (done == NULL)
-		return;
-	d = xcalloc(1, sizeof(*d));
-	d->x = x;
-	d->done = done;
-	d->arg = arg;
-	d->status = status;
-	d->msg_id = msg_id ? xstrdup(msg_id) : NULL;
-	d->error = error ? xstrdup(error) : NULL;
-	d->next = x->pending;
-	x->pending = d;
-	d->timer = loop_add_timer(x->loop, 0, xmppgw_done_fire, d);
 }
 
 /* ---- driving libstrophe from the loop ---- */
@@ -457,6 +113,64 @@ xmppgw_before_sleep(struct loop *loop, void *arg)
 	xmppgw_update_watch(x);
 }
 
+/* Ends a connection that stopped answering without a goodbye to the
+ * server (which is not listening): shutting the socket down makes
+ * libstrophe read end-of-stream and report a disconnect, and the session
+ * stays resumable (XEP-0198) on the server's side. */
+static void
+xmppgw_drop(struct xmppgw *x, const char *why)
+{
+	log_warnx("xmpp: %s; dropping the connection", why);
+	if (x->fd != -1)
+		shutdown(x->fd, SHUT_RDWR);
+	x->ping_sent = 0;
+	x->connect_started = 0;
+	xmppgw_run(x);
+}
+
+static void
+xmppgw_ping(struct xmppgw *x, uint64_t now)
+{
+	const char *server = strchr(x->jid, '@') + 1; /* checked by xmppgw_configure */
+	char *id = xmpp_uuid_gen(x->ctx), *domain = xstrndup(server, xmppgw_bare_len(server));
+	xmpp_stanza_t *iq = xmpp_iq_new(x->ctx, "get", id);
+
+	xmpp_stanza_set_to(iq, domain);
+	xmppgw_child(x->ctx, iq, "ping", NS_PING);
+	xmppgw_send_now(x, iq);
+	xmpp_stanza_release(iq);
+	xmpp_free(x->ctx, id);
+	free(domain);
+	x->ping_sent = now;
+}
+
+/* After ping_s of silence a ping; after as long again (at most 30 s)
+ * without a stanza, the link is dead. */
+static void
+xmppgw_watchdog(struct xmppgw *x)
+{
+	uint64_t now = loop_now_ms(x->loop);
+	uint64_t wait = x->ping_ms < XMPPGW_PING_WAIT_MAX_MS ? x->ping_ms : XMPPGW_PING_WAIT_MAX_MS;
+	char why[96];
+
+	if (x->conn == NULL || x->fd == -1)
+		return;
+	if (!x->online) {
+		if (x->connect_started && now - x->connect_started >= XMPPGW_CONNECT_MAX_MS)
+			xmppgw_drop(x, "the server has not let usher in for a minute");
+		return;
+	}
+	if (x->ping_ms == 0)
+		return;
+	if (x->ping_sent && now - x->ping_sent >= wait) {
+		snprintf(why, sizeof(why), "no answer from the server for %llu s: the link is dead",
+		         (unsigned long long)((now - x->last_rx) / 1000));
+		xmppgw_drop(x, why);
+	} else if (!x->ping_sent && now - x->last_rx >= x->ping_ms) {
+		xmppgw_ping(x, now);
+	}
+}
+
 static void
 xmppgw_tick(struct loop *loop, loop_timer_id id, void *arg)
 {
@@ -465,6 +179,7 @@ xmppgw_tick(struct loop *loop, loop_timer_id id, void *arg)
 	(void)id;
 	x->tick = loop_add_timer(loop, XMPPGW_TICK_MS, xmppgw_tick, x);
 	xmppgw_run(x);
+	xmppgw_watchdog(x);
 }
 
 static int
@@ -498,392 +213,20 @@ xmppgw_log(void *userdata, xmpp_log_level_t level, const char *area, const char 
 		log_warnx("xmpp: %s: %s", area, msg);
 }
 
-/* ---- incoming stanzas ---- */
-
-/* "usher: help", "usher, help", "@usher help" -> "help"; true when the
- * text starts with the nick. */
-static bool
-strip_nick(const char *nick, const char **text)
-{
-	const char *t = *text;
-	size_t n = strlen(nick);
-
-	if (*t == '@')
-		t++;
-	if (strncasecmp(t, nick, n) != 0 || isalnum((unsigned char)t[n]))
-		return false;
-	t += n;
-	while (*t == ':' || *t == ',' || *t == ' ' || *t == '\t' || *t == '>')
-		t++;
-	*text = t;
-	return true;
-}
-
-static bool
-mentions_nick(const char *nick, const char *text)
-{
-	size_t n = strlen(nick);
-	const char *p;
-
-	for (p = text; (p = strcasestr(p, nick)) != NULL; p += n) {
-		if ((p == text || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[n]))
-			return true;
-	}
-	return false;
-}
-
-/* The body without the quoted part a XEP-0461 fallback marks. Returns a
- * new string. */
-static char *
-body_without_fallback(xmpp_stanza_t *st, const char *body)
-{
-	xmpp_stanza_t *fb, *c;
-
-	for (fb = xmpp_stanza_get_children(st); fb; fb = xmpp_stanza_get_next(fb)) {
-		const char *name = xmpp_stanza_get_name(fb), *ns = xmpp_stanza_get_ns(fb);
-		const char *forattr = xmpp_stanza_get_attribute(fb, "for");
-
-		if (!name || strcmp(name, "fallback") != 0 || !ns || strcmp(ns, NS_FALLBACK) != 0 ||
-		    !forattr || strcmp(forattr, NS_REPLY) != 0)
-			continue;
-		c = xmpp_stanza_get_child_by_name(fb, "body");
-		if (c && xmpp_stanza_get_attribute(c, "start") &&
-		    xmpp_stanza_get_attribute(c, "end")) {
-			long s = atol(xmpp_stanza_get_attribute(c, "start"));
-			long e = atol(xmpp_stanza_get_attribute(c, "end"));
-			size_t bs, be;
-
-			if (s < 0 || e < s)
-				break;
-			bs = utf8_offset(body, (size_t)s);
-			be = utf8_offset(body, (size_t)e);
-			return xasprintf("%.*s%s", (int)bs, body, body + be);
-		}
-	}
-	return xstrdup(body);
-}
-
-static void
-xmppgw_deliver(struct xmppgw *x, const char *room, const char *sender, const char *name,
-               const char *text, const char *msg_id, const char *reply_to, bool direct,
-               bool addressed)
-{
-	struct chat_msg msg;
-
-	memset(&msg, 0, sizeof(msg));
-	msg.network = "xmpp";
-	msg.room = room;
-	msg.sender = sender;
-	msg.sender_name = name;
-	msg.text = text;
-	msg.msg_id = msg_id;
-	msg.reply_to = reply_to;
-	msg.direct = direct;
-	msg.addressed = addressed;
-	gateway_deliver(x->gw, &msg);
-}
-
-static void
-xmppgw_groupchat(struct xmppgw *x, struct xmppgw_room *r, xmpp_stanza_t *st, const char *from,
-                 const char *body)
-{
-	const char *nick = jid_resource(from);
-	xmpp_stanza_t *sid, *reply;
-	const char *id = xmpp_stanza_get_id(st), *reply_id = NULL, *real, *text;
-	char *clean, *bare_real = NULL;
-	bool addressed;
-
-	/* The room's own id is what XEP-0461 replies must point at. */
-	for (sid = xmpp_stanza_get_children(st); sid; sid = xmpp_stanza_get_next(sid)) {
-		const char *n = xmpp_stanza_get_name(sid), *ns = xmpp_stanza_get_ns(sid);
-		const char *by = xmpp_stanza_get_attribute(sid, "by");
-
-		if (n && strcmp(n, "stanza-id") == 0 && ns && strcmp(ns, NS_SID) == 0 && by &&
-		    jid_same_bare(by, r->jid) && xmpp_stanza_get_id(sid)) {
-			id = xmpp_stanza_get_id(sid);
-			break;
-		}
-	}
-	if (nick == NULL || !r->joined ||
-	    xmpp_stanza_get_child_by_name_and_ns(st, "delay", NS_DELAY) ||
-	    xmpp_stanza_get_child_by_name(st, "subject"))
-		return; /* the room's own notices, replayed history, topic changes */
-	if (strcmp(nick, r->nick) == 0) {
-		recent_add(x, id, from, true); /* our echo: replies to it address us */
-		return;
-	}
-	recent_add(x, id, from, false);
-	clean = body_without_fallback(st, body);
-	text = clean;
-	addressed = strip_nick(r->nick, &text) || mentions_nick(r->nick, text);
-	reply = xmpp_stanza_get_child_by_name_and_ns(st, "reply", NS_REPLY);
-	if (reply) {
-		const char *to = xmpp_stanza_get_attribute(reply, "to");
-		const struct xmppgw_recent *e;
-
-		reply_id = xmpp_stanza_get_id(reply);
-		e = recent_find(x, reply_id);
-		if ((to && jid_same_bare(to, r->jid) && jid_resource(to) &&
-		     strcmp(jid_resource(to), r->nick) == 0) ||
-		    (e && e->own))
-			addressed = true;
-	}
-	if (addressed) {
-		real = occupant_real(r, nick);
-		if (real)
-			bare_real = xstrndup(real, jid_bare_len(real));
-		log_debug("xmpp: %s in %s (%s) addresses usher", nick, r->jid,
-		          bare_real ? bare_real : "real JID hidden");
-		/* Without a real JID the occupant is a stranger to people. */
-		xmppgw_deliver(x, r->jid, bare_real ? bare_real : from, nick, text, id, reply_id,
-		               false, true);
-	}
-	free(bare_real);
-	free(clean);
-}
-
-static int
-xmppgw_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
-{
-	struct xmppgw *x = arg;
-	const char *type = xmpp_stanza_get_type(st), *from = xmpp_stanza_get_from(st);
-	struct xmppgw_room *r;
-	xmpp_stanza_t *b;
-	char *body, *bare;
-
-	(void)conn;
-	if (from == NULL)
-		return 1;
-	if (type && strcmp(type, "error") == 0) {
-		xmpp_stanza_t *err = xmpp_stanza_get_child_by_name(st, "error");
-		xmpp_stanza_t *cond = err ? xmpp_stanza_get_children(err) : NULL;
-
-		log_warnx("xmpp: %s refused message %s: %s", from,
-		          xmpp_stanza_get_id(st) ? xmpp_stanza_get_id(st) : "(no id)",
-		          cond && xmpp_stanza_get_name(cond) ? xmpp_stanza_get_name(cond)
-		                                             : "no reason given");
-		return 1;
-	}
-	b = xmpp_stanza_get_child_by_name(st, "body");
-	body = b ? xmpp_stanza_get_text(b) : NULL;
-	if (body == NULL)
-		return 1; /* chat states, receipts, ... */
-	if (strlen(body) > XMPPGW_BODY_MAX) {
-		log_warnx("xmpp: dropped a message of %zu bytes from %s", strlen(body), from);
-		xmpp_free(x->ctx, body);
-		return 1;
-	}
-	r = room_find(x, from);
-	if (r != NULL) {
-		if (type && strcmp(type, "groupchat") == 0)
-			xmppgw_groupchat(x, r, st, from, body);
-		else
-			log_info("xmpp: ignored a private message from %s", from);
-	} else if (jid_same_bare(from, x->jid)) {
-		/* our own account from another client */
-	} else if (xmpp_stanza_get_child_by_name_and_ns(st, "delay", NS_DELAY) &&
-	           !known_jid(x, from)) {
-		/* offline messages from strangers: nobody is waiting for a refusal */
-	} else {
-		bare = xstrndup(from, jid_bare_len(from));
-		xmppgw_deliver(x, bare, bare, bare, body, xmpp_stanza_get_id(st), NULL, true, true);
-		free(bare);
-	}
-	xmpp_free(x->ctx, body);
-	return 1;
-}
-
-static void
-xmppgw_send_now(struct xmppgw *x, xmpp_stanza_t *st)
-{
-	xmpp_send(x->conn, st);
-}
-
-static void
-xmppgw_presence_to(struct xmppgw *x, const char *to, const char *type)
-{
-	xmpp_stanza_t *p = xmpp_presence_new(x->ctx);
-
-	xmpp_stanza_set_to(p, to);
-	if (type)
-		xmpp_stanza_set_type(p, type);
-	xmppgw_send_now(x, p);
-	xmpp_stanza_release(p);
-}
-
-static void
-xmppgw_join(struct xmppgw *x, struct xmppgw_room *r)
-{
-	xmpp_stanza_t *p = xmpp_presence_new(x->ctx), *mx, *h;
-	char *to = xasprintf("%s/%s", r->jid, r->nick);
-
-	xmpp_stanza_set_to(p, to);
-	mx = child_new(x->ctx, p, "x", NS_MUC);
-	h = child_new(x->ctx, mx, "history", NULL);
-	xmpp_stanza_set_attribute(h, "maxstanzas", "0");
-	xmppgw_send_now(x, p);
-	xmpp_stanza_release(p);
-	free(to);
-}
-
-/* A room usher just created stays locked until its owner configures it:
- * accept the defaults (an "instant room"). */
-static void
-xmppgw_unlock_room(struct xmppgw *x, struct xmppgw_room *r)
-{
-	char *id = xmpp_uuid_gen(x->ctx);
-	xmpp_stanza_t *iq = xmpp_iq_new(x->ctx, "set", id), *q, *form;
-
-	xmpp_stanza_set_to(iq, r->jid);
-	q = child_new(x->ctx, iq, "query", NS_MUC_OWNER);
-	form = child_new(x->ctx, q, "x", "jabber:x:data");
-	xmpp_stanza_set_type(form, "submit");
-	xmppgw_send_now(x, iq);
-	xmpp_stanza_release(iq);
-	xmpp_free(x->ctx, id);
-}
-
-static bool
-has_status(xmpp_stanza_t *mx, const char *code)
-{
-	xmpp_stanza_t *c;
-
-	for (c = mx ? xmpp_stanza_get_children(mx) : NULL; c; c = xmpp_stanza_get_next(c)) {
-		const char *n = xmpp_stanza_get_name(c), *v = xmpp_stanza_get_attribute(c, "code");
-
-		if (n && strcmp(n, "status") == 0 && v && strcmp(v, code) == 0)
-			return true;
-	}
-	return false;
-}
-
-static void
-xmppgw_room_presence(struct xmppgw *x, struct xmppgw_room *r, xmpp_stanza_t *st, const char *type,
-                     const char *from)
-{
-	const char *nick = jid_resource(from);
-	xmpp_stanza_t *mx = xmpp_stanza_get_child_by_name_and_ns(st, "x", NS_MUC_USER);
-	xmpp_stanza_t *item = mx ? xmpp_stanza_get_child_by_name(mx, "item") : NULL;
-	bool self = has_status(mx, "110") || (nick && strcmp(nick, r->nick) == 0);
-
-	if (type && strcmp(type, "error") == 0) {
-		xmpp_stanza_t *err = xmpp_stanza_get_child_by_name(st, "error");
-		xmpp_stanza_t *cond = err ? xmpp_stanza_get_children(err) : NULL;
-
-		log_warnx("xmpp: cannot join %s as %s: %s", r->jid, r->nick,
-		          cond && xmpp_stanza_get_name(cond) ? xmpp_stanza_get_name(cond)
-		                                             : "no reason given");
-		return;
-	}
-	if (nick == NULL)
-		return;
-	if (type && strcmp(type, "unavailable") == 0) {
-		if (self) {
-			r->joined = false;
-			occupants_clear(r);
-			if (has_status(mx, "301"))
-				log_warnx("xmpp: banned from %s", r->jid);
-			else if (has_status(mx, "307"))
-				log_warnx(
-				    "xmpp: kicked from %s; rejoining after the next reconnect",
-				    r->jid);
-			else
-				log_warnx("xmpp: left %s", r->jid);
-		} else {
-			occupant_remove(r, nick);
-		}
-		return;
-	}
-	if (self) {
-		if (!r->joined) {
-			r->joined = true;
-			log_info("xmpp: joined %s as %s", r->jid, r->nick);
-			if (has_status(mx, "201"))
-				xmppgw_unlock_room(x, r);
-			xmppgw_flush(x);
-		}
-		return;
-	}
-	occupant_set(r, nick, item ? xmpp_stanza_get_attribute(item, "jid") : NULL);
-}
-
-static int
-xmppgw_on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
-{
-	struct xmppgw *x = arg;
-	const char *type = xmpp_stanza_get_type(st), *from = xmpp_stanza_get_from(st);
-	struct xmppgw_room *r;
-	char *bare;
-
-	(void)conn;
-	if (from == NULL)
-		return 1;
-	r = room_find(x, from);
-	if (r != NULL) {
-		xmppgw_room_presence(x, r, st, type, from);
-		return 1;
-	}
-	if (type == NULL || strcmp(type, "subscribe") != 0)
-		return 1;
-	bare = xstrndup(from, jid_bare_len(from));
-	if (known_jid(x, bare)) {
-		log_info("xmpp: accepted the presence subscription of %s", bare);
-		xmppgw_presence_to(x, bare, "subscribed");
-		xmppgw_presence_to(x, bare, "subscribe");
-	} else {
-		log_info("xmpp: ignored a presence subscription from unknown %s", bare);
-	}
-	free(bare);
-	return 1;
-}
-
-static const char *const xmppgw_features[] = {
-    NS_DISCO_INFO, NS_PING, NS_CORRECT, NS_OOB, NS_REPLY, NS_CHATSTATES,
-};
-
-static int
-xmppgw_on_iq(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
-{
-	struct xmppgw *x = arg;
-	const char *type = xmpp_stanza_get_type(st), *from = xmpp_stanza_get_from(st);
-	xmpp_stanza_t *q = xmpp_stanza_get_children(st), *res, *rq, *f;
-	const char *ns = q ? xmpp_stanza_get_ns(q) : NULL;
-	size_t i;
-
-	(void)conn;
-	if (type == NULL || (strcmp(type, "get") != 0 && strcmp(type, "set") != 0))
-		return 1;
-	if (ns && strcmp(ns, NS_PING) == 0 && strcmp(type, "get") == 0) {
-		res = xmpp_stanza_reply(st);
-		xmpp_stanza_set_type(res, "result");
-	} else if (ns && strcmp(ns, NS_ROSTER) == 0 && strcmp(type, "set") == 0 &&
-	           (from == NULL || jid_same_bare(from, x->jid))) {
-		/* a roster push: acknowledge it */
-		res = xmpp_iq_new(x->ctx, "result", xmpp_stanza_get_id(st));
-	} else if (ns && strcmp(ns, NS_DISCO_INFO) == 0 && strcmp(type, "get") == 0) {
-		res = xmpp_iq_new(x->ctx, "result", xmpp_stanza_get_id(st));
-		if (from)
-			xmpp_stanza_set_to(res, from);
-		rq = child_new(x->ctx, res, "query", NS_DISCO_INFO);
-		f = child_new(x->ctx, rq, "identity", NULL);
-		xmpp_stanza_set_attribute(f, "category", "client");
-		xmpp_stanza_set_attribute(f, "type", "bot");
-		xmpp_stanza_set_attribute(f, "name", "usher");
-		for (i = 0; i < sizeof(xmppgw_features) / sizeof(xmppgw_features[0]); i++) {
-			f = child_new(x->ctx, rq, "feature", NULL);
-			xmpp_stanza_set_attribute(f, "var", xmppgw_features[i]);
-		}
-	} else {
-		res = xmpp_stanza_reply_error(st, "cancel", "service-unavailable", NULL);
-	}
-	if (res) {
-		xmppgw_send_now(x, res);
-		xmpp_stanza_release(res);
-	}
-	return 1;
-}
-
 /* ---- connection ---- */
+
+/* Any stanza from the server proves the link alive. */
+static int
+xmppgw_on_any(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
+{
+	struct xmppgw *x = arg;
+
+	(void)conn;
+	(void)st;
+	x->last_rx = loop_now_ms(x->loop);
+	x->ping_sent = 0;
+	return 1;
+}
 
 static void
 xmppgw_on_conn(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
@@ -898,6 +241,10 @@ xmppgw_on_conn(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
 	if (event == XMPP_CONN_CONNECT) {
 		x->online = true;
 		x->failures = 0;
+		x->last_rx = loop_now_ms(x->loop);
+		x->ping_sent = 0;
+		x->connect_started = 0;
+		xmppgw_composing_reset(x);
 		log_info("xmpp: connected as %s%s", x->jid,
 		         xmpp_conn_is_secured(conn) ? " (TLS)" : " (no TLS)");
 		p = xmpp_presence_new(x->ctx);
@@ -905,8 +252,8 @@ xmppgw_on_conn(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
 		xmpp_stanza_release(p);
 		for (i = 0; i < x->room_count; i++) {
 			x->rooms[i].joined = false;
-			occupants_clear(&x->rooms[i]);
-			xmppgw_join(x, &x->rooms[i]);
+			xmppgw_occupants_clear(&x->rooms[i]);
+			xmppgw_room_join(x, &x->rooms[i]);
 		}
 		xmppgw_flush(x);
 		return;
@@ -928,6 +275,8 @@ xmppgw_on_conn(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
 		log_warnx("xmpp: cannot connect to %s: %s", x->host ? x->host : x->jid,
 		          error ? strerror(error) : "refused, timed out or not authorized");
 	x->online = false;
+	x->ping_sent = 0;
+	x->connect_started = 0;
 	for (i = 0; i < x->room_count; i++)
 		x->rooms[i].joined = false;
 	if (!x->stopping)
@@ -954,6 +303,7 @@ xmppgw_connect(struct xmppgw *x)
 	xmpp_conn_set_sockopt_callback(x->conn, xmppgw_sockopt);
 	if (sm && xmpp_conn_set_sm_state(x->conn, sm) != XMPP_EOK)
 		xmpp_free_sm_state(sm);
+	xmpp_handler_add(x->conn, xmppgw_on_any, NULL, NULL, NULL, x);
 	xmpp_handler_add(x->conn, xmppgw_on_message, NULL, "message", NULL, x);
 	xmpp_handler_add(x->conn, xmppgw_on_presence, NULL, "presence", NULL, x);
 	xmpp_handler_add(x->conn, xmppgw_on_iq, NULL, "iq", NULL, x);
@@ -961,6 +311,7 @@ xmppgw_connect(struct xmppgw *x)
 		domain = x->host;
 	else if (x->port)
 		domain = strchr(x->jid, '@') + 1;
+	x->connect_started = loop_now_ms(x->loop);
 	rc = xmpp_connect_client(x->conn, domain, x->port, xmppgw_on_conn, x);
 	if (rc != XMPP_EOK) {
 		log_warnx("xmpp: cannot connect to %s (error %d)", domain ? domain : x->jid, rc);
@@ -1004,141 +355,14 @@ xmppgw_schedule_retry(struct xmppgw *x)
 	x->retry = loop_add_timer(x->loop, delay, xmppgw_retry_fire, x);
 }
 
-/* ---- sending ---- */
-
-static bool
-xmppgw_out_ready(struct xmppgw *x, const struct xmppgw_out *o)
-{
-	return x->online && x->conn && (o->room == NULL || o->room->joined);
-}
-
-static void
-xmppgw_out_free(struct xmppgw_out *o)
-{
-	xmpp_stanza_release(o->stanza);
-	free(o->report_id);
-	free(o);
-}
-
-/* Hands every message whose destination is ready to libstrophe, in order. */
-static void
-xmppgw_flush(struct xmppgw *x)
-{
-	struct xmppgw_out **pp = &x->out_head, *o;
-
-	while ((o = *pp) != NULL) {
-		if (!xmppgw_out_ready(x, o)) {
-			pp = &o->next;
-			continue;
-		}
-		*pp = o->next;
-		x->out_len--;
-		xmppgw_send_now(x, o->stanza);
-		xmppgw_report(x, o->done, o->arg, 0, o->report_id, NULL);
-		xmppgw_out_free(o);
-	}
-}
-
-static xmpp_stanza_t *
-xmppgw_build(struct xmppgw *x, struct xmppgw_room *r, const char *to, const char *id,
-             const struct chat_out *out, const char *replace_id)
-{
-	xmpp_stanza_t *m = xmpp_message_new(x->ctx, r ? "groupchat" : "chat", to, id), *c;
-	char *body;
-
-	if (out->image_url && (out->text == NULL || strstr(out->text, out->image_url) == NULL))
-		body = xasprintf("%s%s%s", out->text ? out->text : "",
-		                 out->text && *out->text ? "\n" : "", out->image_url);
-	else
-		body = xstrdup(out->text ? out->text : "");
-	xml_clean(body);
-	xmpp_message_set_body(m, body);
-	free(body);
-	if (replace_id) {
-		c = child_new(x->ctx, m, "replace", NS_CORRECT);
-		xmpp_stanza_set_attribute(c, "id", replace_id);
-	}
-	if (out->reply_to && !replace_id) {
-		const struct xmppgw_recent *e = recent_find(x, out->reply_to);
-
-		c = child_new(x->ctx, m, "reply", NS_REPLY);
-		xmpp_stanza_set_attribute(c, "id", out->reply_to);
-		if (e && *e->from)
-			xmpp_stanza_set_attribute(c, "to", e->from);
-	}
-	if (out->image_url) {
-		xmpp_stanza_t *oob = child_new(x->ctx, m, "x", NS_OOB);
-		char *url = xstrdup(out->image_url);
-
-		xml_clean(url);
-		child_text(x->ctx, child_new(x->ctx, oob, "url", NULL), url);
-		free(url);
-	}
-	if (r == NULL)
-		child_new(x->ctx, m, "active", NS_CHATSTATES);
-	return m;
-}
-
-static int
-xmppgw_post(struct gateway *gw, const char *room, const struct chat_out *out,
-            const char *replace_id, gateway_done_cb *done, void *arg)
-{
-	struct xmppgw *x = gateway_impl(gw);
-	struct xmppgw_room *r;
-	struct xmppgw_out *o, **pp;
-	char *id, *to;
-
-	if (room == NULL || out == NULL || x->stopping)
-		return -1;
-	if (x->out_len >= XMPPGW_OUTBOX_MAX) {
-		log_warnx("xmpp: %zu messages are waiting for the server; not sending more",
-		          x->out_len);
-		return -1;
-	}
-	r = room_find(x, room);
-	to = r ? xstrdup(r->jid) : xstrndup(room, jid_bare_len(room));
-	id = xmpp_uuid_gen(x->ctx);
-	o = xcalloc(1, sizeof(*o));
-	o->stanza = xmppgw_build(x, r, to, id, out, replace_id);
-	o->room = r;
-	/* Corrections keep pointing at the first message: report its id. */
-	o->report_id = xstrdup(replace_id ? replace_id : id);
-	o->done = done;
-	o->arg = arg;
-	xmpp_free(x->ctx, id);
-	free(to);
-	for (pp = &x->out_head; *pp; pp = &(*pp)->next)
-		;
-	*pp = o;
-	x->out_len++;
-	xmppgw_flush(x);
-	return 0;
-}
-
-static int
-xmppgw_send(struct gateway *gw, const char *room, const struct chat_out *out, gateway_done_cb *done,
-            void *arg)
-{
-	return xmppgw_post(gw, room, out, NULL, done, arg);
-}
-
-static int
-xmppgw_edit(struct gateway *gw, const char *room, const char *msg_id, const struct chat_out *out,
-            gateway_done_cb *done, void *arg)
-{
-	if (msg_id == NULL)
-		return -1;
-	return xmppgw_post(gw, room, out, msg_id, done, arg);
-}
-
 /* ---- lifecycle ---- */
 
 static int
 xmppgw_add_room(struct xmppgw *x, const char *spec, const char *nick, char *err, size_t errlen)
 {
 	struct xmppgw_room *r;
-	const char *res = jid_resource(spec);
-	size_t bl = jid_bare_len(spec);
+	const char *res = xmppgw_resource(spec);
+	size_t bl = xmppgw_bare_len(spec);
 	const char *at = memchr(spec, '@', bl);
 
 	if (at == NULL || at == spec || at + 1 == spec + bl || (res && *res == '\0')) {
@@ -1157,6 +381,31 @@ xmppgw_add_room(struct xmppgw *x, const char *spec, const char *nick, char *err,
 }
 
 static void xmppgw_free_impl(struct gateway *gw);
+
+/* [person] xmpp_nick: the nicks stand for the person's first JID, which is
+ * what the bot knows them by. */
+static void
+xmppgw_add_nicks(struct xmppgw *x, const struct config *cfg, const char *name, const char *jid)
+{
+	char **nicks;
+	size_t i, n;
+
+	nicks = xmppgw_split_list(config_person_get(cfg, name, "xmpp_nick"), &n);
+	if (n && jid == NULL)
+		log_warnx("xmpp: [person %s] xmpp_nick needs their JID as well (xmpp = ...); "
+		          "their nick is not used",
+		          name);
+	for (i = 0; i < n; i++) {
+		if (jid) {
+			x->nicks = xrealloc(x->nicks, (x->nick_count + 1) * sizeof(*x->nicks));
+			x->nicks[x->nick_count].nick = nicks[i];
+			x->nicks[x->nick_count++].jid = xstrndup(jid, xmppgw_bare_len(jid));
+		} else {
+			free(nicks[i]);
+		}
+	}
+	free(nicks);
+}
 
 static int
 xmppgw_configure(struct xmppgw *x, const struct config *cfg, char *err, size_t errlen)
@@ -1196,7 +445,7 @@ xmppgw_configure(struct xmppgw *x, const struct config *cfg, char *err, size_t e
 	} else if (strcmp(tls, "trust-self-signed") == 0) {
 		x->flags = XMPP_CONN_FLAG_MANDATORY_TLS | XMPP_CONN_FLAG_TRUST_TLS;
 	} else {
-		char *t = xstrndup(target, jid_bare_len(target));
+		char *t = xstrndup(target, xmppgw_bare_len(target));
 
 		if (!host_is_loopback(t)) {
 			snprintf(err, errlen,
@@ -1211,7 +460,7 @@ xmppgw_configure(struct xmppgw *x, const struct config *cfg, char *err, size_t e
 			return -1;
 		x->flags = XMPP_CONN_FLAG_DISABLE_TLS;
 	}
-	rooms = split_list(config_get(cfg, "xmpp", "rooms"), &n);
+	rooms = xmppgw_split_list(config_get(cfg, "xmpp", "rooms"), &n);
 	for (i = 0; i < n; i++) {
 		if (rc == 0 && xmppgw_add_room(x, rooms[i], nick ? nick : "usher", err, errlen))
 			rc = -1;
@@ -1221,15 +470,19 @@ xmppgw_configure(struct xmppgw *x, const struct config *cfg, char *err, size_t e
 	if (rc)
 		return -1;
 	for (i = 0; i < config_person_count(cfg); i++) {
-		const char *list = config_person_get(cfg, config_person_name(cfg, i), "xmpp");
-		char **ids = split_list(list, &n);
+		const char *name = config_person_name(cfg, i);
+		char **ids = xmppgw_split_list(config_person_get(cfg, name, "xmpp"), &n);
 		size_t j;
 
+		xmppgw_add_nicks(x, cfg, name, n ? ids[0] : NULL);
 		x->known = xrealloc(x->known, (x->known_count + n + 1) * sizeof(*x->known));
 		for (j = 0; j < n; j++)
 			x->known[x->known_count++] = ids[j];
 		free(ids);
 	}
+	x->ping_ms = config_get(cfg, "xmpp", "ping_s")
+	                 ? (uint64_t)config_get_int(cfg, "xmpp", "ping_s") * 1000
+	                 : 60000;
 	return 0;
 }
 
@@ -1311,8 +564,6 @@ static void
 xmppgw_free_impl(struct gateway *gw)
 {
 	struct xmppgw *x = gateway_impl(gw), **pp;
-	struct xmppgw_done *d, *dn;
-	struct xmppgw_out *o, *on;
 	size_t i;
 
 	if (x == NULL)
@@ -1331,17 +582,7 @@ xmppgw_free_impl(struct gateway *gw)
 	if (x->hook)
 		loop_remove_hook(x->loop, x->hook);
 	xmppgw_unwatch(x);
-	for (d = x->pending; d; d = dn) {
-		dn = d->next;
-		loop_cancel_timer(x->loop, d->timer);
-		free(d->msg_id);
-		free(d->error);
-		free(d);
-	}
-	for (o = x->out_head; o; o = on) {
-		on = o->next;
-		xmppgw_out_free(o);
-	}
+	xmppgw_send_free(x);
 	if (x->conn)
 		xmpp_conn_release(x->conn);
 	if (x->ctx) {
@@ -1349,7 +590,7 @@ xmppgw_free_impl(struct gateway *gw)
 		xmpp_shutdown();
 	}
 	for (i = 0; i < x->room_count; i++) {
-		occupants_clear(&x->rooms[i]);
+		xmppgw_occupants_clear(&x->rooms[i]);
 		free(x->rooms[i].jid);
 		free(x->rooms[i].nick);
 	}
@@ -1357,10 +598,12 @@ xmppgw_free_impl(struct gateway *gw)
 	for (i = 0; i < x->known_count; i++)
 		free(x->known[i]);
 	free(x->known);
-	for (i = 0; i < XMPPGW_RECENT; i++) {
-		free(x->recent[i].id);
-		free(x->recent[i].from);
+	for (i = 0; i < x->nick_count; i++) {
+		free(x->nicks[i].nick);
+		free(x->nicks[i].jid);
 	}
+	free(x->nicks);
+	xmppgw_recent_free(x);
 	free(x->jid);
 	free(x->password);
 	free(x->host);
@@ -1376,5 +619,7 @@ const struct gateway_ops xmpp_gateway_ops = {
     .stop = xmppgw_stop,
     .send = xmppgw_send,
     .edit = xmppgw_edit,
+    .typing = xmppgw_typing,
+    .send_direct = xmppgw_send_direct,
     .free_impl = xmppgw_free_impl,
 };

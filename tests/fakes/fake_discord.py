@@ -9,6 +9,10 @@ REST (prefix /api/v10; `Authorization: Bot T` required, else 401):
     GET  /gateway/bot                     -> {"url": "ws://127.0.0.1:<port>/gateway", ...}
     POST /channels/{cid}/messages         -> 200 message object with a new id
     PATCH /channels/{cid}/messages/{mid}  -> 200 message object
+                                             (both: embeds and components checked against
+                                             Discord's limits, else 400 50035)
+    POST /channels/{cid}/typing           -> 204
+    POST /users/@me/channels {"recipient_id"} -> 200 the DM channel (the same one per person)
     PUT  /applications/{app}/commands, /applications/{app}/guilds/{gid}/commands
                                           -> 200 the commands with ids (bulk overwrite; each
                                              needs name and description, else 400 50035)
@@ -34,6 +38,8 @@ Control (JSON, never recorded):
                                   "expired": true makes its webhook routes answer 401 50027
                                   Invalid Webhook Token (a token past its 15 minutes)
     GET  /__fake/log                                                every event so far
+                                  (a message posted or edited is also logged as kind "message"
+                                  with the id it got)
 """
 
 import argparse
@@ -205,6 +211,48 @@ class Gateway:
 		self.send(event)
 
 
+def message_ok(data):
+	"""Discord's limits on a message's embeds and components (legacy layout)."""
+	embeds = data.get("embeds", [])
+	if not isinstance(embeds, list) or len(embeds) > 10:
+		return False
+	for e in embeds:
+		if not isinstance(e, dict) or len(e.get("title", "")) > 256 or \
+		        len(e.get("description", "")) > 4096:
+			return False
+		for k in ("thumbnail", "image"):
+			if k in e and not str(e[k].get("url", "")).startswith(("http://", "https://")):
+				return False
+	rows = data.get("components", [])
+	if not isinstance(rows, list) or len(rows) > 5:
+		return False
+	ids = set()
+	for row in rows:
+		items = row.get("components") if isinstance(row, dict) else None
+		if row.get("type") != 1 or not isinstance(items, list) or not 1 <= len(items) <= 5:
+			return False
+		if any(c.get("type") == 3 for c in items) and len(items) != 1:
+			return False
+		for c in items:
+			cid = c.get("custom_id", "")
+			if not 1 <= len(cid) <= 100 or cid in ids:
+				return False
+			ids.add(cid)
+			if c.get("type") == 2:
+				if c.get("style") not in (1, 2, 3, 4) or not 1 <= len(c.get("label", "")) <= 80:
+					return False
+			elif c.get("type") == 3:
+				opts = c.get("options", [])
+				if not 1 <= len(opts) <= 25 or any(
+				        not 1 <= len(o.get("label", "")) <= 100 or
+				        not 1 <= len(o.get("value", "")) <= 100 or
+				        len(o.get("description", "")) > 100 for o in opts):
+					return False
+			else:
+				return False
+	return True
+
+
 class Fake:
 	def __init__(self, token, heartbeat_ms, bot_id):
 		self.token = token
@@ -220,6 +268,7 @@ class Fake:
 		self.next_id = 9000000000000000000
 		self.port = 0
 		self.interactions = {}  # token -> {"id", "time", "acked", "original"}
+		self.dm_channels = {}  # user id -> DM channel id
 		self.next_ix = 8000000000000000000
 
 	def record(self, kind, **kw):
@@ -263,13 +312,26 @@ class Fake:
 				out.append(dict(c, id=cid, application_id=self.bot_id, version="1",
 				                guild_id=m.group(2)))
 			return 200, out
+		if method == "POST" and re.match(r"^/channels/\d+/typing$", path):
+			return 204, None
+		if method == "POST" and path == "/users/@me/channels":
+			rid = (data or {}).get("recipient_id") if isinstance(data, dict) else None
+			if not isinstance(rid, str) or not rid.isdigit():
+				return 400, {"message": "Invalid Form Body", "code": 50035}
+			with self.lock:
+				if rid not in self.dm_channels:
+					self.next_id += 1
+					self.dm_channels[rid] = str(self.next_id)
+				cid = self.dm_channels[rid]
+			return 200, {"id": cid, "type": 1, "last_message_id": None,
+			             "recipients": [{"id": rid, "username": "someone"}]}
 		m = re.match(r"^/channels/(\d+)/messages(?:/(\d+))?$", path)
 		if m and method in ("POST", "PATCH"):
 			if "json" not in headers.get("content-type", ""):
 				return 400, {"message": "Invalid Form Body", "code": 50035}
 			if not isinstance(data, dict) or not isinstance(data.get("content"), str):
 				return 400, {"message": "Invalid Form Body", "code": 50035}
-			if len(data["content"]) > 2000:
+			if len(data["content"]) > 2000 or not message_ok(data):
 				return 400, {"message": "Invalid Form Body", "code": 50035}
 			with self.lock:
 				if method == "POST" and self.ratelimit["count"] > 0:
@@ -282,7 +344,9 @@ class Fake:
 				if mid is None:
 					self.next_id += 1
 					mid = str(self.next_id)
+			self.record("message", id=mid, channel=m.group(1), method=method, json=data)
 			msg = {"id": mid, "channel_id": m.group(1), "content": data["content"],
+			       "embeds": data.get("embeds", []), "components": data.get("components", []),
 			       "author": {"id": self.bot_id, "username": "usher", "bot": True}}
 			return 200, msg, {"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "4",
 			                  "X-RateLimit-Reset-After": "1.000", "X-RateLimit-Bucket": "abc"}
@@ -327,7 +391,8 @@ class Fake:
 				status = 401, {"message": "Invalid Webhook Token", "code": 50027}
 			elif ix is None or m.group(1) != self.bot_id or not ix["acked"]:
 				status = 404, {"message": "Unknown Webhook", "code": 10015}
-			elif not isinstance(data, dict) or len(data.get("content") or "") > 2000:
+			elif (not isinstance(data, dict) or len(data.get("content") or "") > 2000 or
+			      not message_ok(data)):
 				status = 400, {"message": "Invalid Form Body", "code": 50035}
 			else:
 				status = None

@@ -12,8 +12,10 @@
 
 slixmpp runs its asyncio loop on a thread of its own; every received message
 becomes a dict (type, from, id, body, replace, oob, reply_id, reply_to, delay,
-stanza_id) in a queue the test reads with bounded waits. Every wait has a
-deadline and raises AssertionError (with what did arrive) when it passes.
+stanza_id, state, t) in a queue the test reads with bounded waits; chat
+states (XEP-0085), with a body or without, also go to a queue of their own
+(expect_state). Every wait has a deadline and raises AssertionError (with
+what did arrive) when it passes.
 """
 
 import asyncio
@@ -30,11 +32,17 @@ NS_REPLY = "{urn:xmpp:reply:0}"
 NS_DELAY = "{urn:xmpp:delay}"
 NS_SID = "{urn:xmpp:sid:0}"
 NS_MUC_USER = "{http://jabber.org/protocol/muc#user}"
+NS_CHATSTATES = "{http://jabber.org/protocol/chatstates}"
+CHAT_STATES = ("active", "composing", "paused", "inactive", "gone")
 
 
 def _text(el, path):
 	e = el.find(path)
 	return e.text if e is not None else None
+
+
+def _chat_state(xml):
+	return next((s for s in CHAT_STATES if xml.find(NS_CHATSTATES + s) is not None), None)
 
 
 class _Client(slixmpp.ClientXMPP):
@@ -46,6 +54,9 @@ class _Client(slixmpp.ClientXMPP):
 		self.add_event_handler("message", self._message)
 		self.add_event_handler("groupchat_message", self._message)
 		self.add_event_handler("presence", self._presence)
+		# slixmpp reports only messages with a body as "message".
+		self.register_plugin("xep_0085")
+		self.add_event_handler("chatstate", self._chatstate)
 		self.add_event_handler("disconnected", lambda e: self.owner.disconnected.set())
 
 	async def _start(self, event):
@@ -55,6 +66,7 @@ class _Client(slixmpp.ClientXMPP):
 	def _message(self, msg):
 		xml = msg.xml
 		body = _text(xml, "{jabber:client}body")
+		state = _chat_state(xml)
 		if body is None and msg["type"] != "error":
 			return
 		rep = xml.find(NS_REPLY + "reply")
@@ -71,8 +83,16 @@ class _Client(slixmpp.ClientXMPP):
 			"reply_to": rep.get("to") if rep is not None else None,
 			"delay": xml.find(NS_DELAY + "delay") is not None,
 			"stanza_id": sid.get("id") if sid is not None else None,
+			"state": state,
+			"t": time.monotonic(),
 			"xml": ET.tostring(xml, encoding="unicode"),
 		})
+
+	def _chatstate(self, msg):
+		self.owner.states.put({"from": str(msg["from"]), "type": msg["type"],
+		                       "state": _chat_state(msg.xml),
+		                       "body": msg.xml.find("{jabber:client}body") is not None,
+		                       "t": time.monotonic()})
 
 	def _presence(self, pres):
 		x = pres.xml.find(NS_MUC_USER + "x")
@@ -84,6 +104,8 @@ class Person:
 	def __init__(self, jid, password, port, timeout=15):
 		self.jid = jid
 		self.inbox = queue.Queue()
+		self.states = queue.Queue()  # XEP-0085 chat states, with or without a body
+		self.seen_states = []
 		self.presences = queue.Queue()
 		self.ready = threading.Event()
 		self.disconnected = threading.Event()
@@ -180,31 +202,67 @@ class Person:
 				return
 		raise AssertionError("%s did not see %s in %s within %ss" % (self.jid, nick, room, timeout))
 
-	def expect(self, pred, timeout=15, what="a matching message"):
-		"""Returns the first message satisfying `pred`; earlier ones stay in `seen`."""
-		deadline = time.monotonic() + timeout
-		while time.monotonic() < deadline:
-			try:
-				m = self.inbox.get(timeout=min(0.2, max(0.01, deadline - time.monotonic())))
-			except queue.Empty:
-				continue
-			self.seen.append(m)
-			if pred(m):
-				return m
-		raise AssertionError("%s: no %s within %ss; received: %r" % (
-			self.jid, what, timeout, [(m["from"], m["body"]) for m in self.seen]))
-
-	def quiet(self, pred, seconds, what="message"):
-		"""Asserts that no message satisfying `pred` arrives for `seconds`."""
+	@staticmethod
+	def _first(q, seen, pred, seconds):
+		"""The first item of `q` satisfying `pred` within `seconds`, or None;
+		every item read is appended to `seen`."""
 		deadline = time.monotonic() + seconds
 		while time.monotonic() < deadline:
 			try:
-				m = self.inbox.get(timeout=min(0.2, max(0.01, deadline - time.monotonic())))
+				m = q.get(timeout=min(0.2, max(0.01, deadline - time.monotonic())))
 			except queue.Empty:
 				continue
-			self.seen.append(m)
+			seen.append(m)
 			if pred(m):
-				raise AssertionError("%s: unexpected %s: %r" % (self.jid, what, m))
+				return m
+		return None
+
+	def expect(self, pred, timeout=15, what="a matching message"):
+		"""Returns the first message satisfying `pred`; earlier ones stay in `seen`."""
+		m = self._first(self.inbox, self.seen, pred, timeout)
+		if m is None:
+			raise AssertionError("%s: no %s within %ss; received: %r" % (
+				self.jid, what, timeout, [(m["from"], m["body"]) for m in self.seen]))
+		return m
+
+	def quiet(self, pred, seconds, what="message"):
+		"""Asserts that no message satisfying `pred` arrives for `seconds`."""
+		m = self._first(self.inbox, self.seen, pred, seconds)
+		if m is not None:
+			raise AssertionError("%s: unexpected %s: %r" % (self.jid, what, m))
+
+	def expect_state(self, pred, timeout=15, what="a matching chat state"):
+		"""Returns the first chat state (dict: from, type, state, body, t) satisfying `pred`."""
+		s = self._first(self.states, self.seen_states, pred, timeout)
+		if s is None:
+			raise AssertionError("%s: no %s within %ss; received: %r" % (
+				self.jid, what, timeout, self.seen_states))
+		return s
+
+	def quiet_state(self, pred, seconds, what="chat state"):
+		"""Asserts that no chat state satisfying `pred` arrives for `seconds`."""
+		s = self._first(self.states, self.seen_states, pred, seconds)
+		if s is not None:
+			raise AssertionError("%s: unexpected %s: %r" % (self.jid, what, s))
+
+	def configure_room(self, room, fields, timeout=10):
+		"""Submits the owner's room configuration form (XEP-0045 10.2), e.g.
+		{"muc#roomconfig_whois": "moderators"}; waits for the server's answer."""
+		async def submit():
+			iq = self.client.make_iq_set(ito=room)
+			q = ET.SubElement(iq.xml, "{http://jabber.org/protocol/muc#owner}query")
+			x = ET.SubElement(q, "{jabber:x:data}x", {"type": "submit"})
+			f = ET.SubElement(x, "{jabber:x:data}field", {"var": "FORM_TYPE"})
+			ET.SubElement(f, "{jabber:x:data}value").text = \
+				"http://jabber.org/protocol/muc#roomconfig"
+			for var, value in fields.items():
+				f = ET.SubElement(x, "{jabber:x:data}field", {"var": var})
+				ET.SubElement(f, "{jabber:x:data}value").text = value
+			return await iq.send(timeout=timeout)
+		fut = asyncio.run_coroutine_threadsafe(submit(), self.loop)
+		res = fut.result(timeout + 2)
+		if res["type"] != "result":
+			raise AssertionError("%s: cannot configure %s: %s" % (self.jid, room, res))
 
 	def close(self):
 		if self.client is not None:

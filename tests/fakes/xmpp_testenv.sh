@@ -5,6 +5,7 @@ set -euo pipefail
 tmp="$(mktemp -d)"
 prosody_pid=""
 usher_pid=""
+fake_pid=""
 PASSWORD_USHER="usher-pw-$RANDOM$RANDOM"
 PY=/usr/bin/python3
 
@@ -19,6 +20,7 @@ stop_pid() { # pid: TERM, then KILL after 5 s, then reap
 }
 cleanup() {
 	stop_pid "$usher_pid"
+	stop_pid "$fake_pid"
 	stop_pid "$prosody_pid"
 	[ -n "${USHER_KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
 }
@@ -33,6 +35,19 @@ fail() {
 command -v prosody >/dev/null || { echo "SKIP: prosody is not installed"; exit 0; }
 $PY -c 'import slixmpp' 2>/dev/null || { echo "SKIP: python3-slixmpp is not installed"; exit 0; }
 
+start_fake_seerr() { # sets $seerr to the fake Seerr's base URL
+	$PY "$repo/tests/fakes/fake_seerr.py" --no-library --port 0 >"$tmp/fake.out" 2>"$tmp/fake.err" &
+	fake_pid=$!
+	for _ in $(seq 1 100); do grep -q '^LISTENING' "$tmp/fake.out" && break; sleep 0.05; done
+	seerr="http://127.0.0.1:$(awk '/^LISTENING/ {print $2}' "$tmp/fake.out")"
+	[ "$seerr" != "http://127.0.0.1:" ] || fail "fake seerr did not start"
+}
+slow_search() { # delay_ms times: the next `times` searches find nothing after delay_ms
+	curl -sf -X POST -H 'Content-Type: application/json' "$seerr/__fake/routes" -d '{"mode": "prepend",
+	  "routes": [{"method": "GET", "path": "/api/v1/search", "delay_ms": '"$1"', "times": '"$2"',
+	              "json": {"page": 1, "totalPages": 1, "totalResults": 0, "results": []}}]}' \
+		>/dev/null || fail "cannot program the fake"
+}
 setup_prosody() {
 	mkdir -p "$tmp/prosody"
 	port="$($PY "$repo/tests/fakes/xmpp_prosody.py" setup "$tmp/prosody" \
@@ -49,7 +64,7 @@ kill_prosody() { # the hard way: no goodbye to anyone
 	wait "$prosody_pid" 2>/dev/null || true
 	prosody_pid=""
 }
-write_usher_conf() { # extra config lines on stdin
+write_usher_conf() { # extra config lines on stdin (they land in [person alice]); rooms from $USHER_TEST_ROOMS
 	cat >"$tmp/usher.conf" <<CONF
 [xmpp]
 jid = usher@localhost
@@ -57,7 +72,7 @@ password = $PASSWORD_USHER
 host = 127.0.0.1
 port = $port
 tls = off-for-loopback-tests
-rooms = family@rooms.localhost
+rooms = ${USHER_TEST_ROOMS:-family@rooms.localhost}
 [person alice]
 role = admin
 xmpp = alice@localhost

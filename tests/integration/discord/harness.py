@@ -7,6 +7,7 @@ Every wait is bounded; usher and the fake are always killed and reaped."""
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -31,7 +32,23 @@ class Fail(Exception):
 BOB = "53908232506183699"
 # Cases that need slash commands (application_id, guild) and a fake Seerr.
 SLASH = {"slash_help", "slash_request_buttons", "autocomplete", "token_expired",
-         "seerr_discord_id"}
+         "seerr_discord_id", "dm_choice_buttons", "select_menu", "approve_button",
+         "member_approve_refused", "slash_cancel_approve", "typing_offer", "ready_by_dm"}
+# An admin, and a member told of progress by direct message only.
+MUM = "53908232506183722"
+DORA = "53908232506183733"
+# Kid (Seerr user 3) waits for Frozen; Dad (2, alice) has Barbie on its way.
+PENDING = json.dumps({"requests": [
+	{"user": 3, "mediaType": "movie", "tmdbId": 109445, "status": 1},
+	{"user": 2, "mediaType": "movie", "tmdbId": 346698, "status": 2}]})
+SEERR_ARGS = {
+	"select_menu": ["--catalog", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+	                                          "many_titles.json")],
+	"approve_button": ["--state", PENDING],
+	"member_approve_refused": ["--state", PENDING],
+	"slash_cancel_approve": ["--state", PENDING],
+	"ready_by_dm": ["--state", PENDING],
+}
 # A person known only through the Discord id in their own Seerr settings.
 CAROL = "53908232506183711"
 
@@ -50,7 +67,7 @@ class Run:
 				     {"id": 2, "displayName": "Dad", "permissions": 32 | 128},
 				     {"id": 3, "displayName": "Kid", "permissions": 32},
 				     {"id": 4, "displayName": "Carol", "permissions": 32,
-				      "discordId": CAROL}])], stdout=subprocess.PIPE,
+				      "discordId": CAROL}])] + SEERR_ARGS.get(case, []), stdout=subprocess.PIPE,
 				stderr=open(os.path.join(self.tmp, "seerr.err"), "w"), text=True)
 			line = self.seerr.stdout.readline()
 			if not line.startswith("LISTENING "):
@@ -74,8 +91,11 @@ class Run:
 			        "[person alice]\nrole = member\ndiscord = %s\nseerr_user = 2\n"
 			        "[person bob]\nrole = member\ndiscord = %s\nseerr_user = 3\n"
 			        "[person carol]\nrole = member\nseerr_user = 4\n"
+			        "[person mum]\nrole = admin\ndiscord = %s\nseerr_user = 1\n"
+			        "[person dora]\nrole = member\ndiscord = %s\nseerr_user = 2\nnotify = dm\n"
+			        "[progress]\ninterval_s = 1\n"
 			        "[store]\npath = %s/usher.db\n"
-			        % (TOKEN, self.base, extra, ALICE, BOB, self.tmp))
+			        % (TOKEN, self.base, extra, ALICE, BOB, MUM, DORA, self.tmp))
 		os.chmod(conf, 0o600)
 		env = {k: v for k, v in os.environ.items() if not k.startswith("USHER_")}
 		env.update(HOME=self.tmp, LC_ALL="C.UTF-8", TZ="UTC", NO_COLOR="1")
@@ -164,6 +184,35 @@ class Run:
 	def seerr_requests(self):
 		with urllib.request.urlopen(self.seerr_base + "/__fake/requests", timeout=5) as r:
 			return json.loads(r.read())
+
+	def seerr_calls(self, method, path_re):
+		return [r for r in self.seerr_requests()
+		        if r.get("method") == method and re.match(path_re, r.get("path", ""))]
+
+	def seerr_routes(self, routes):
+		req = urllib.request.Request(self.seerr_base + "/__fake/routes", method="POST",
+		                             data=json.dumps({"routes": routes, "mode": "prepend"}).encode())
+		with urllib.request.urlopen(req, timeout=5) as r:
+			r.read()
+
+	def sent(self, channel, since=0, pred=lambda m: True):
+		"""Messages usher posted to `channel` (with the ids the fake gave them)."""
+		return [m for m in self.log("message")[since:]
+		        if m["channel"] == channel and m["method"] == "POST" and pred(m["json"])]
+
+	def press(self, custom_id, msg_id, user=ALICE, guild=False, values=None):
+		data = {"component_type": 3 if values else 2, "custom_id": custom_id}
+		if values:
+			data["values"] = values
+		return self.interaction(3, data, user=user, guild=guild,
+		                        message={"id": msg_id,
+		                                 "channel_id": GUILD_CHANNEL if guild else DM})
+
+	def answers(self, token, n=1):
+		"""The bot's follow-ups through interaction `token` (buttons pressed)."""
+		return self.wait("%d answer(s) through the interaction" % n, lambda: (
+			len([h for h in self.hooks(token) if h["method"] == "POST"]) >= n and
+			[h for h in self.hooks(token) if h["method"] == "POST"]))
 
 	def posts(self):
 		return [e for e in self.log("rest") if e["method"] == "POST"]
@@ -305,7 +354,8 @@ def case_slash_help(run):
 	expect(put["path"] == "/applications/%s/guilds/%s/commands" % (BOT, GUILD), "PUT %s" % put)
 	expect(put["authorized"], "registration without the bot token")
 	names = [c["name"] for c in put["json"]]
-	expect(names == ["request", "status", "requests", "help"], "commands %r" % names)
+	expect(names == ["request", "status", "requests", "cancel", "approve", "decline", "help"],
+	       "commands %r" % names)
 	title = put["json"][0]["options"][0]
 	expect(title["name"] == "title" and title["required"] and title["autocomplete"],
 	       "title option %r" % title)
@@ -394,6 +444,167 @@ def case_token_expired(run):
 	expect("I fetch films" in post["json"]["content"], "content %r" % post["json"])
 	expect(len(run.hooks(ix["token"])) == 1, "kept using a refused token")
 	expect("rejected the bot token" not in run.stderr(), "blamed the bot token")
+
+
+DUNES = {"Dune (2021)": 438631, "Dune (1984)": 841, "Dune: Part Two (2024)": 693134}
+
+
+def request_bodies(run):
+	return [r.get("json") or json.loads(r.get("body") or "{}")
+	        for r in run.seerr_calls("POST", r"^/api/v1/request$")]
+
+
+def case_dm_choice_buttons(run):
+	"""A DM request shows the choices as embeds with posters and buttons; button 2 requests
+	the second title."""
+	run.ready()
+	run.message("get dune", mid="1030")
+	msg = run.wait("the question", lambda: run.sent(DM, pred=lambda j: "Which one?" in j["content"]))[0]
+	body = msg["json"]
+	n = body["content"].count("\n")
+	expect(body["content"].startswith("I found %d. Which one?\n1) " % n), "content %r" % body["content"])
+	embeds = body.get("embeds", [])
+	expect(len(embeds) == n, "embeds %r" % embeds)
+	expect(embeds[0]["title"].startswith("1) Dune"), "embed %r" % embeds[0])
+	expect(embeds[0]["thumbnail"]["url"].startswith("https://image.tmdb.org/"), "embed %r" % embeds[0])
+	expect(embeds[0]["description"].startswith("film · "), "embed %r" % embeds[0])
+	ids = [b["custom_id"] for row in body["components"] for b in row["components"]]
+	expect(ids == ["usher:choice:%d" % i for i in range(1, n + 1)], "buttons %r" % ids)
+	second = embeds[1]["title"][3:]
+	p = run.press("usher:choice:2", msg["id"])
+	cb = run.wait("the press acknowledged", lambda: run.callbacks(p["token"]))[0]
+	expect(cb["json"] == {"type": 6}, "callback %r" % cb)
+	run.wait("the request in Seerr", lambda: request_bodies(run))
+	got = request_bodies(run)
+	expect(len(got) == 1 and got[0].get("mediaId") == DUNES[second], "requested %r, want %s" % (got, second))
+	answer = run.answers(p["token"])[0]
+	expect(second in answer["json"]["content"], "answer %r" % answer["json"]["content"])
+
+
+def case_select_menu(run):
+	"""More than five choices are one select menu; selecting the sixth requests it."""
+	run.ready()
+	run.message("get star trek", mid="1031")
+	msg = run.wait("the question", lambda: run.sent(DM, pred=lambda j: "Which one?" in j["content"]))[0]
+	rows = msg["json"]["components"]
+	expect(len(rows) == 1 and rows[0]["components"][0]["type"] == 3, "components %r" % rows)
+	menu = rows[0]["components"][0]
+	expect(menu["custom_id"] == "usher:choice", "menu %r" % menu)
+	opts = menu["options"]
+	expect([o["value"] for o in opts] == ["1", "2", "3", "4", "5", "6"], "options %r" % opts)
+	expect(len(msg["json"]["embeds"]) == 6, "embeds %r" % msg["json"]["embeds"])
+	sixth = opts[5]["label"][3:]
+	p = run.press("usher:choice", msg["id"], values=["6"])
+	run.wait("the request in Seerr", lambda: request_bodies(run))
+	catalog = json.load(open(SEERR_ARGS["select_menu"][1]))
+	want = [m["tmdbId"] for m in catalog["movies"] if sixth.startswith(m["title"] + " (")]
+	got = request_bodies(run)
+	expect(len(got) == 1 and [got[0].get("mediaId")] == want, "requested %r, want %r" % (got, want))
+	run.answers(p["token"])
+
+
+def pending_list(run, guild=False):
+	"""Mum asks what waits; returns the message with the Approve/Decline buttons."""
+	run.message("<@%s> approve" % BOT if guild else "approve", author=MUM, guild=guild,
+	            mentions=[BOT] if guild else [], mid="1040")
+	msg = run.wait("the list", lambda: run.sent(GUILD_CHANNEL if guild else DM,
+	                                            pred=lambda j: "Waiting for approval" in j["content"]))[0]
+	buttons = [b for row in msg["json"]["components"] for b in row["components"]]
+	expect([b["label"] for b in buttons] == ["Approve Frozen (2013)", "Decline Frozen (2013)"],
+	       "buttons %r" % buttons)
+	expect([b["style"] for b in buttons] == [1, 4], "styles %r" % buttons)
+	expect([b["custom_id"] for b in buttons] == ["usher:act:1", "usher:act:2"], "%r" % buttons)
+	return msg
+
+
+def case_approve_button(run):
+	run.ready()
+	msg = pending_list(run)
+	p = run.press("usher:act:1", msg["id"], user=MUM)
+	cb = run.wait("the press acknowledged", lambda: run.callbacks(p["token"]))[0]
+	expect(cb["json"] == {"type": 6}, "callback %r" % cb)
+	run.wait("the approval in Seerr", lambda: run.seerr_calls("POST", r"^/api/v1/request/\d+/approve$"))
+	answer = run.answers(p["token"])[0]
+	expect("Approved Frozen (2013) for Kid" in answer["json"]["content"], "answer %r" % answer)
+	# a button on a message usher does not know (a restart) has expired
+	p = run.press("usher:act:1", "1999999999999999999", user=MUM)
+	cb = run.wait("the stale press answered", lambda: run.callbacks(p["token"]))[0]
+	expect(cb["json"]["type"] == 4 and cb["json"]["data"]["flags"] == 64 and
+	       "expired" in cb["json"]["data"]["content"], "stale %r" % cb)
+
+
+def case_member_approve_refused(run):
+	run.ready()
+	msg = pending_list(run, guild=True)
+	p = run.press("usher:act:1", msg["id"], user=BOB, guild=True)
+	answer = run.answers(p["token"])[0]
+	expect("Only an admin can approve" in answer["json"]["content"], "answer %r" % answer)
+	time.sleep(0.5)
+	expect(not run.seerr_calls("POST", r"^/api/v1/request/\d+/(approve|decline)$"),
+	       "a member's press reached Seerr")
+
+
+def case_slash_cancel_approve(run):
+	run.ready()
+	put = run.wait("registration", lambda: [e for e in run.log("rest") if e["method"] == "PUT"])[0]
+	cancel = [c for c in put["json"] if c["name"] == "cancel"][0]
+	expect(cancel["options"][0]["autocomplete"], "cancel %r" % cancel)
+	ix = run.interaction(2, {"id": "3", "name": "cancel", "type": 1, "options": [
+		{"type": 3, "name": "title", "value": "Barbie"}]})
+	run.wait("the cancel in Seerr", lambda: run.seerr_calls("DELETE", r"^/api/v1/request/\d+$"))
+	hook = run.wait("the answer", lambda: run.hooks(ix["token"]))[0]
+	expect("Cancelled the request for Barbie (2023)" in hook["json"]["content"], "%r" % hook)
+	ix = run.interaction(2, {"id": "4", "name": "approve", "type": 1, "options": [
+		{"type": 3, "name": "title", "value": "Frozen"}]}, user=MUM)
+	run.wait("the approval in Seerr", lambda: run.seerr_calls("POST", r"^/api/v1/request/\d+/approve$"))
+	hook = run.wait("the answer", lambda: run.hooks(ix["token"]))[0]
+	expect("Approved Frozen (2013) for Kid" in hook["json"]["content"], "%r" % hook)
+
+
+def case_typing_offer(run):
+	"""A slow answer shows "typing"; a title not there yet comes with Request buttons."""
+	run.ready()
+	run.seerr_routes([{"method": "GET", "path": "/api/v1/search", "delay_ms": 1200, "json": {
+		"page": 1, "totalPages": 1, "totalResults": 1, "results": [{
+			"id": 872585, "mediaType": "movie", "title": "Oppenheimer",
+			"releaseDate": "2023-07-19", "posterPath": "/8Gxv8gSFCU0XGDykEGv7zR1n2ua.jpg"}]}}])
+	run.message("do we have oppenheimer", mid="1050")
+	run.wait("typing", lambda: [e for e in run.log("rest")
+	                            if e["method"] == "POST" and e["path"] == "/channels/%s/typing" % DM])
+	msg = run.wait("the answer", lambda: run.sent(DM), timeout=30)[0]
+	expect("isn't in the library yet" in msg["json"]["content"], "%r" % msg["json"]["content"])
+	buttons = [b for row in msg["json"]["components"] for b in row["components"]]
+	expect([b["label"] for b in buttons] == ["Request", "Request in 4K"], "buttons %r" % buttons)
+	p = run.press("usher:act:1", msg["id"])
+	run.wait("the request in Seerr", lambda: request_bodies(run), timeout=30)
+	got = request_bodies(run)
+	expect(got[0].get("mediaId") == 872585 and not got[0].get("is4k"), "requested %r" % got)
+
+
+def case_ready_by_dm(run):
+	"""Dora follows Barbie from the server; she hears it is ready in a DM usher opens with
+	POST /users/@me/channels."""
+	run.ready()
+	run.message("<@%s> tell me when Barbie is ready" % BOT, author=DORA, guild=True,
+	            mentions=[BOT], mid="1060")
+	run.wait("the follow", lambda: run.sent(GUILD_CHANNEL, pred=lambda j: "I'll tell you" in j["content"]))
+	run.seerr_routes([{"method": "GET", "path": "/api/v1/request", "json": {
+		"pageInfo": {"pages": 1, "pageSize": 100, "results": 1, "page": 1},
+		"results": [{"id": 2, "status": 2, "type": "movie", "is4k": False,
+		             "media": {"tmdbId": 346698, "mediaType": "movie", "status": 5},
+		             "requestedBy": {"id": 2}}]}}])
+	opened = run.wait("the DM channel opened", lambda: [
+		e for e in run.log("rest") if e["method"] == "POST" and e["path"] == "/users/@me/channels"],
+		timeout=20)
+	expect(opened[0]["json"] == {"recipient_id": DORA}, "%r" % opened[0])
+	dm = run.wait("the ready message", lambda: [
+		m for m in run.log("message") if m["channel"] not in (DM, GUILD_CHANNEL) and
+		"Barbie" in m["json"]["content"]], timeout=20)
+	expect("ready" in dm[0]["json"]["content"].lower(), "%r" % dm[0]["json"]["content"])
+	time.sleep(1.5)
+	# the room keeps its progress message, but the ping is the DM's alone
+	expect(not run.sent(GUILD_CHANNEL, pred=lambda j: "@dora" in j["content"]),
+	       "also pinged in the server: %r" % run.sent(GUILD_CHANNEL))
 
 
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}

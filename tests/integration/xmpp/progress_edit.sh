@@ -4,14 +4,7 @@
 # XEP-0308 correction whose <replace id> names that first message.
 usher="$1"; repo="$2"
 . "$repo/tests/fakes/xmpp_testenv.sh"
-fake_pid=""
-trap 'stop_pid "$fake_pid"; cleanup' EXIT
-
-$PY "$repo/tests/fakes/fake_seerr.py" --no-library --port 0 >"$tmp/fake.out" 2>"$tmp/fake.err" &
-fake_pid=$!
-for _ in $(seq 1 100); do grep -q '^LISTENING' "$tmp/fake.out" && break; sleep 0.05; done
-seerr_port="$(awk '/^LISTENING/ {print $2}' "$tmp/fake.out")"
-[ -n "$seerr_port" ] || fail "fake seerr did not start"
+start_fake_seerr
 
 setup_prosody
 start_prosody
@@ -19,7 +12,7 @@ start_prosody
 write_usher_conf <<CONF
 seerr_user = 3
 [seerr]
-url = http://127.0.0.1:$seerr_port
+url = $seerr
 api_key = test-seerr-key
 [progress]
 interval_s = 1
@@ -28,7 +21,7 @@ CONF
 start_usher
 wait_log 'xmpp: connected as usher@localhost'
 
-SEERR="http://127.0.0.1:$seerr_port" person "progress edit" <<'PY'
+SEERR="$seerr" person "progress edit" <<'PY'
 import json, os, urllib.request
 from xmpp_person import Person
 USHER = "usher@localhost"

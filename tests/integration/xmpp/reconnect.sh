@@ -5,19 +5,9 @@
 # it produced while the link was down, and answers again.
 usher="$1"; repo="$2"
 . "$repo/tests/fakes/xmpp_testenv.sh"
-fake_pid=""
-trap 'stop_pid "$fake_pid"; cleanup' EXIT
-
-$PY "$repo/tests/fakes/fake_seerr.py" --no-library --port 0 >"$tmp/fake.out" 2>"$tmp/fake.err" &
-fake_pid=$!
-for _ in $(seq 1 100); do grep -q '^LISTENING' "$tmp/fake.out" && break; sleep 0.05; done
-seerr="http://127.0.0.1:$(awk '/^LISTENING/ {print $2}' "$tmp/fake.out")"
-[ "$seerr" != "http://127.0.0.1:" ] || fail "fake seerr did not start"
+start_fake_seerr
 # The search answers after 5 s: usher's reply is made while prosody is down.
-curl -sf -X POST -H 'Content-Type: application/json' "$seerr/__fake/routes" -d '{"mode": "prepend",
-  "routes": [{"method": "GET", "path": "/api/v1/search", "delay_ms": 5000, "times": 1,
-              "json": {"page": 1, "totalPages": 1, "totalResults": 0, "results": []}}]}' >/dev/null ||
-	fail "cannot program the fake"
+slow_search 5000 1
 
 setup_prosody
 start_prosody

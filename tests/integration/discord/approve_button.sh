@@ -1,0 +1,3 @@
+#!/bin/bash
+# usher on Discord (fake gateway + REST + Seerr): the approve_button case of harness.py.
+exec /usr/bin/python3 "$2/tests/integration/discord/harness.py" "$1" "$2" approve_button
