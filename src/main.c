@@ -339,6 +339,9 @@ main(int argc, char **argv)
 {
 	const char *cmd;
 
+	/* A peer that hangs up mid-write (libstrophe sends without
+	 * MSG_NOSIGNAL) is a failed write to handle, not a reason to die. */
+	signal(SIGPIPE, SIG_IGN);
 	argc = take_log_format(argc, argv);
 	if (argc == -1)
 		return EXIT_USAGE;

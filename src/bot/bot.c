@@ -78,6 +78,7 @@ struct bot {
 	struct turn *turns;
 	struct queued_msg *queue;
 	loop_timer_id dequeue_timer;
+	struct bot_relay *relays; /* messages said outside a turn, not yet done */
 };
 
 struct turn {
@@ -353,20 +354,71 @@ struct bot_relay {
 	struct bot *bot;
 	gateway_done_cb *done;
 	void *arg;
+	struct bot_relay *prev, *next; /* in bot->relays until done */
 };
+
+static struct bot_relay *
+relay_new(struct bot *bot, gateway_done_cb *done, void *arg)
+{
+	struct bot_relay *r = xcalloc(1, sizeof(*r));
+
+	r->bot = bot;
+	r->done = done;
+	r->arg = arg;
+	r->next = bot->relays;
+	if (bot->relays)
+		bot->relays->prev = r;
+	bot->relays = r;
+	bot->in_flight++;
+	return r;
+}
+
+static void
+relay_unlink(struct bot_relay *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		r->bot->relays = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	free(r);
+}
+
+/* A relay whose message was never handed over (or never will be). */
+static void
+relay_drop(struct bot_relay *r)
+{
+	struct bot *bot = r->bot;
+
+	relay_unlink(r);
+	bot_work_done(bot);
+}
 
 static void
 bot_relay_done(void *arg, int status, const char *msg_id, const char *error)
 {
 	struct bot_relay *r = arg;
-	struct bot *bot = r->bot;
 
 	if (r->done)
 		r->done(r->arg, status, msg_id, error);
 	else if (status != 0)
 		log_warnx("a message was not delivered: %s", error ? error : "unknown error");
-	free(r);
-	bot_work_done(bot);
+	relay_drop(r);
+}
+
+/* At shutdown the networks are gone and will never complete what they
+ * held: whoever waited is told it was not sent, so it can let go. */
+static void
+relay_abandon_all(struct bot *bot)
+{
+	while (bot->relays) {
+		struct bot_relay *r = bot->relays;
+
+		if (r->done)
+			r->done(r->arg, -1, NULL, "usher stopped before it was sent");
+		relay_unlink(r);
+	}
 }
 
 /* Sends `out`, or edits message `msg_id` with it when not NULL. */
@@ -382,16 +434,11 @@ bot_post(struct bot *bot, const char *network, const char *room, const char *msg
 		log_warnx("cannot tell %s: that network is not configured any more", room);
 		return -1;
 	}
-	r = xcalloc(1, sizeof(*r));
-	r->bot = bot;
-	r->done = done;
-	r->arg = done_arg;
-	bot->in_flight++;
+	r = relay_new(bot, done, done_arg);
 	rc = msg_id ? gateway_edit(gw, room, msg_id, out, bot_relay_done, r)
 	            : gateway_send(gw, room, out, bot_relay_done, r);
 	if (rc == -1) {
-		free(r);
-		bot_work_done(bot);
+		relay_drop(r);
 	} else {
 		metrics_message_out(network);
 	}
@@ -445,14 +492,9 @@ bot_send_direct(void *arg, const char *person, const char *network, const struct
 		log_warnx("cannot message %s directly: no network where usher knows them", person);
 		return -1;
 	}
-	r = xcalloc(1, sizeof(*r));
-	r->bot = bot;
-	r->done = done;
-	r->arg = done_arg;
-	bot->in_flight++;
+	r = relay_new(bot, done, done_arg);
 	if (gateway_send_direct(gw, user, out, bot_relay_done, r) == -1) {
-		free(r);
-		bot_work_done(bot);
+		relay_drop(r);
 		return -1;
 	}
 	metrics_message_out(gateway_name(gw));
@@ -532,7 +574,6 @@ bot_collect_metrics(void *arg)
 	int state;
 
 	if (bot->progress) {
-		metrics_set_tracked("following", (double)progress_active(bot->progress));
 		progress_count_by_state(bot->progress, counts);
 		for (state = 0; state <= PROGRESS_FAILED; state++)
 			metrics_tracked(progress_state_name(state), counts[state]);
@@ -587,6 +628,7 @@ bot_request_made(void *arg, const struct request_made *m)
 	    .network = m->network,
 	    .room = m->room,
 	    .person = m->person,
+	    .mention = people_identity(bot->people, m->person, m->network),
 	};
 
 	if (bot->progress && progress_track(bot->progress, &it) == -1)
@@ -1136,6 +1178,7 @@ bot_free(struct bot *bot)
 		history_free(h);
 	}
 	progress_free(bot->progress);
+	relay_abandon_all(bot);
 	requests_free(bot->requests);
 	qbittorrent_free(bot->qbittorrent);
 	sonarr_free(bot->sonarr);

@@ -177,6 +177,9 @@ static const struct spec schema[] = {
 
     {"store", "path", T_PATH, F_FOLDER_EXISTS, "usher.db", 0, 0, NULL,
      "the database file, next to the config unless absolute"},
+    {"store", "sync", T_ENUM, 0, "normal", 0, 0, "normal|full",
+     "normal: every write survives usher crashing; full: also a power cut, with a disk flush "
+     "per write"},
     {"http", "listen", T_HOSTPORT, 0, NULL, 0, 0, NULL, "e.g. 127.0.0.1:8765"},
     {"http", "max_connections", T_INT, 0, "16", 1, 1024, NULL,
      "how many clients may be connected at once"},

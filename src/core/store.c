@@ -259,7 +259,10 @@ store_connect(struct store *st)
 		           st->path, mode);
 		return -1;
 	}
-	if (exec_sql(st, "PRAGMA synchronous=FULL", "cannot configure") < 0 ||
+	/* WAL with NORMAL: every commit survives usher crashing or being
+	 * killed at any moment, without a disk flush that would stall the
+	 * loop on each write; [store] sync = full adds the flush (store_open_config). */
+	if (exec_sql(st, "PRAGMA synchronous=NORMAL", "cannot configure") < 0 ||
 	    exec_sql(st, "PRAGMA foreign_keys=ON", "cannot configure") < 0)
 		return -1;
 
@@ -456,7 +459,15 @@ store_open_config(const struct config *cfg, char *err, size_t errlen)
 	const char *given = config_get(cfg, "store", "path");
 	char *path = given[0] == '/' ? xstrdup(given) : xasprintf("%s/%s", config_dir(cfg), given);
 	struct store *st = store_open(path, err, errlen);
+	const char *sync = config_get(cfg, "store", "sync");
 
 	free(path);
+	if (st != NULL && sync != NULL && strcmp(sync, "full") == 0 &&
+	    exec_sql(st, "PRAGMA synchronous=FULL", "cannot configure") < 0) {
+		if (err && errlen)
+			strlcpy_u(err, st->err, errlen);
+		store_close(st);
+		return NULL;
+	}
 	return st;
 }

@@ -289,16 +289,21 @@ discord_message_body(const struct chat_out *out, bool edit, bool reference)
 	json_t *allowed = json_pack("{s:[]}", "parse");
 	json_t *components = discord_components(out);
 	json_t *embeds = discord_embeds(out);
+	const char *text = out->text;
 	char *prefix = NULL;
 
 	if (out->mention) {
 		json_object_set_new(allowed, "users", json_pack("[s]", out->mention));
 		/* A reply (or an interaction's answer) already says whom it is for. */
-		if (out->reply_to == NULL && !edit)
+		if (out->reply_to == NULL && !edit) {
 			prefix = xasprintf("<@%s> ", out->mention);
+			/* "@kid Dune is ready": the ping replaces the plain name. */
+			if (text[0] == '@' && strchr(text, ' ') != NULL)
+				text = strchr(text, ' ') + 1;
+		}
 	}
 	json_object_set_new(allowed, "replied_user", json_boolean(out->mention != NULL));
-	json_object_set_new(body, "content", discord_content(out->text, prefix));
+	json_object_set_new(body, "content", discord_content(text, prefix));
 	json_object_set_new(body, "allowed_mentions", allowed);
 	if (reference && out->reply_to && !edit)
 		json_object_set_new(

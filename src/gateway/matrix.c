@@ -1,16 +1,14 @@
 /*
  * matrix: the Matrix gateway's HTTP side (see matrix.h and matrix_impl.h):
- * login, the /sync long-poll, sends and edits with idempotent retries,
- * joins and leaves.
+ * login, the /sync long-poll, joins and leaves, typing and read receipts;
+ * sends live in matrix_send.c.
  */
 #include "gateway/matrix.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "core/buf.h"
 #include "core/config.h"
 #include "core/http.h"
 #include "core/log.h"
@@ -25,7 +23,8 @@
 #define MX_SYNC_HTTP_TIMEOUT_MS (MX_SYNC_TIMEOUT_MS + 20000)
 #define MX_SYNC_MAX_BODY        (32u * 1024 * 1024)
 #define MX_BACKOFF_MAX_MS       60000
-#define MX_SEND_TRIES           6
+/* How long "typing" lasts if usher never says it stopped. */
+#define MX_TYPING_TIMEOUT_MS "30000"
 
 /* Only what usher acts on: messages, membership and encryption in rooms,
  * m.direct in account data. */
@@ -35,38 +34,25 @@ static const char mx_filter[] =
     "\"m.room.encryption\"]},\"ephemeral\":{\"types\":[]},\"account_data\":{\"types\":[]}},"
     "\"presence\":{\"types\":[]},\"account_data\":{\"types\":[\"m.direct\"]}}";
 
-/* A message on its way out. Its txnId is fixed when it is created, so every
- * retry is the same transaction and the homeserver posts it once. */
-struct mx_send {
-	struct matrix *m;
-	char *room;
-	char *url;
-	char *body;
-	gateway_done_cb *done;
-	void *arg;
-	struct http_call *call;
-	loop_timer_id timer;
-	unsigned tries;
-	struct mx_send *next;
-};
+enum mx_aux_kind { MX_JOIN, MX_LEAVE, MX_TYPING, MX_SEEN, MX_DIRECT };
 
-/* A join or leave in flight. */
+/* A call nobody waits for: a join or leave, typing, a read receipt. */
 struct mx_aux {
 	struct matrix *m;
+	enum mx_aux_kind kind;
 	char *room;
-	bool join;
+	/* Typing: what to say when this call is done (-1 nothing, 0 off,
+	 * 1 on), so an "off" never overtakes the "on" before it. */
+	int then;
 	struct http_call *call;
 	struct mx_aux *next;
 };
 
 static void mx_sync(struct matrix *m);
 static void mx_login(struct matrix *m);
-static void mx_send_go(struct mx_send *s);
 
-/* Percent-encodes everything but RFC 3986 unreserved characters. Returns a
- * new string the caller frees. */
-static char *
-mx_escape(const char *s)
+char *
+matrix_escape(const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	char *out = xmalloc(strlen(s) * 3 + 1), *o = out;
@@ -85,35 +71,6 @@ mx_escape(const char *s)
 	}
 	*o = '\0';
 	return out;
-}
-
-static void
-mx_html_escape(struct buf *b, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '&':
-			buf_append_str(b, "&amp;");
-			break;
-		case '<':
-			buf_append_str(b, "&lt;");
-			break;
-		case '>':
-			buf_append_str(b, "&gt;");
-			break;
-		case '"':
-			buf_append_str(b, "&quot;");
-			break;
-		case '\'':
-			buf_append_str(b, "&#39;");
-			break;
-		case '\n':
-			buf_append_str(b, "<br>");
-			break;
-		default:
-			buf_append(b, s, 1);
-		}
-	}
 }
 
 static char **
@@ -144,10 +101,8 @@ mx_free_list(char **list, size_t n)
 	free(list);
 }
 
-/* Request options every call shares. `hdr` receives the Authorization
- * header and must stay alive until http_start returns. */
-static void
-mx_opts(const struct matrix *m, struct http_opts *o, char **hdr, const char **headers)
+void
+matrix_http_opts(const struct matrix *m, struct http_opts *o, char **hdr, const char **headers)
 {
 	memset(o, 0, sizeof(*o));
 	o->timeout_ms = m->request_timeout_ms;
@@ -156,19 +111,16 @@ mx_opts(const struct matrix *m, struct http_opts *o, char **hdr, const char **he
 	headers[1] = NULL;
 }
 
-/* The errcode of a Matrix error body, or "" when there is none. */
-static const char *
-mx_errcode(const json_t *body)
+const char *
+matrix_errcode(const json_t *body)
 {
 	const char *s = json_string_value(json_object_get(body, "errcode"));
 
 	return s ? s : "";
 }
 
-/* How long a 429 asks us to wait: retry_after_ms, else Retry-After
- * (seconds), else `dflt`. */
-static long
-mx_retry_after(const struct http_response *r, const json_t *body, long dflt)
+long
+matrix_retry_after(const struct http_response *r, const json_t *body, long dflt)
 {
 	const json_t *ms = json_object_get(body, "retry_after_ms");
 	const char *h = http_response_header(r, "Retry-After");
@@ -185,8 +137,8 @@ mx_retry_after(const struct http_response *r, const json_t *body, long dflt)
 	return dflt;
 }
 
-static long
-mx_backoff(unsigned failures)
+long
+matrix_backoff(unsigned failures)
 {
 	long d = 1000L << (failures > 6 ? 6 : failures);
 
@@ -224,16 +176,16 @@ mx_sync_later(struct matrix *m, long ms)
 static void
 mx_sync_failed(struct matrix *m, const char *why)
 {
-	long d = mx_backoff(m->sync_failures++);
+	long d = matrix_backoff(m->sync_failures++);
 
 	log_warnx("matrix: sync failed (%s); trying again in %ld ms", why, d);
 	mx_sync_later(m, d);
 }
 
-/* A 401 on sync or send: with a password, log in again; without one the
- * configured token is dead and only a person can fix it. */
-static void
-mx_token_refused(struct matrix *m, const char *errcode)
+/* With a password, log in again; without one the configured token is dead
+ * and only a person can fix it. */
+void
+matrix_token_refused(struct matrix *m, const char *errcode)
 {
 	if (m->token == NULL || m->dead)
 		return; /* already logging in again, or given up */
@@ -251,7 +203,7 @@ mx_token_refused(struct matrix *m, const char *errcode)
 		}
 		http_cancel(m->sync_call);
 		m->sync_call = NULL;
-		mx_sync_later(m, mx_backoff(m->sync_failures++));
+		mx_sync_later(m, matrix_backoff(m->sync_failures++));
 		return;
 	}
 	log_error("matrix: the homeserver refused usher's access token (%s); set a new "
@@ -276,12 +228,12 @@ mx_sync_done(const struct http_response *r, void *arg)
 	}
 	root = http_response_json(r, err, sizeof(err));
 	if (r->status == 401) {
-		mx_token_refused(m, mx_errcode(root));
+		matrix_token_refused(m, matrix_errcode(root));
 		json_decref(root);
 		return;
 	}
 	if (r->status == 429) {
-		long d = mx_retry_after(r, root, 5000);
+		long d = matrix_retry_after(r, root, 5000);
 
 		log_warnx("matrix: sync rate-limited; waiting %ld ms", d);
 		json_decref(root);
@@ -291,7 +243,8 @@ mx_sync_done(const struct http_response *r, void *arg)
 	if (r->status != 200 || root == NULL) {
 		char why[300];
 
-		snprintf(why, sizeof(why), "HTTP %ld %s", r->status, root ? mx_errcode(root) : err);
+		snprintf(why, sizeof(why), "HTTP %ld %s", r->status,
+		         root ? matrix_errcode(root) : err);
 		json_decref(root);
 		mx_sync_failed(m, why);
 		return;
@@ -326,9 +279,9 @@ mx_sync(struct matrix *m)
 {
 	struct http_opts o;
 	const char *headers[2];
-	char *hdr, *since = m->since ? mx_escape(m->since) : NULL;
+	char *hdr, *since = m->since ? matrix_escape(m->since) : NULL;
 
-	mx_opts(m, &o, &hdr, headers);
+	matrix_http_opts(m, &o, &hdr, headers);
 	o.headers = headers;
 	/* The first sync returns at once: it only tells us where "now" is. */
 	o.url = since ? xasprintf("%s/_matrix/client/v3/sync?filter=%s&timeout=%d&"
@@ -345,7 +298,15 @@ mx_sync(struct matrix *m)
 	free(hdr);
 }
 
-/* ---- membership ---- */
+/* ---- calls nobody waits for ---- */
+
+static const char *const mx_aux_names[] = {[MX_JOIN] = "join",
+                                           [MX_LEAVE] = "leave",
+                                           [MX_TYPING] = "send typing to",
+                                           [MX_SEEN] = "send a read receipt to",
+                                           [MX_DIRECT] = "list as a direct chat"};
+
+static void mx_typing_start(struct matrix *m, const char *room, bool on);
 
 static void
 mx_aux_done(const struct http_response *r, void *arg)
@@ -359,48 +320,146 @@ mx_aux_done(const struct http_response *r, void *arg)
 			break;
 		}
 	if (r->result != HTTP_OK)
-		log_warnx("matrix: cannot %s %s: %s", a->join ? "join" : "leave", a->room,
-		          r->error);
+		log_warnx("matrix: cannot %s %s: %s", mx_aux_names[a->kind], a->room, r->error);
 	else if (r->status != 200)
-		log_warnx("matrix: cannot %s %s: HTTP %ld", a->join ? "join" : "leave", a->room,
+		log_warnx("matrix: cannot %s %s: HTTP %ld", mx_aux_names[a->kind], a->room,
 		          r->status);
-	else
-		log_info("matrix: %s %s", a->join ? "joined" : "left", a->room);
+	else if (a->kind == MX_JOIN || a->kind == MX_LEAVE)
+		log_info("matrix: %s %s", a->kind == MX_JOIN ? "joined" : "left", a->room);
+	if (a->kind == MX_TYPING && a->then != -1)
+		mx_typing_start(m, a->room, a->then == 1);
 	free(a->room);
 	free(a);
+}
+
+/* POSTs or PUTs `body` to `url` (both borrowed) for `room`. */
+static struct mx_aux *
+mx_aux_start(struct matrix *m, enum mx_aux_kind kind, const char *room, const char *method,
+             const char *url, const char *body)
+{
+	struct mx_aux *a = xcalloc(1, sizeof(*a));
+	struct http_opts o;
+	const char *headers[3];
+	char *hdr;
+
+	a->m = m;
+	a->kind = kind;
+	a->room = xstrdup(room);
+	a->then = -1;
+	matrix_http_opts(m, &o, &hdr, headers);
+	headers[1] = "Content-Type: application/json";
+	headers[2] = NULL;
+	o.method = method;
+	o.url = url;
+	o.headers = headers;
+	o.body = body;
+	o.body_len = strlen(body);
+	a->call = http_start(m->http, &o, mx_aux_done, a);
+	a->next = m->aux;
+	m->aux = a;
+	free(hdr);
+	return a;
+}
+
+/* The call in flight for `room` whose kind is one of `kinds` (a mask of
+ * 1 << kind), or NULL. */
+static struct mx_aux *
+mx_aux_find(struct matrix *m, const char *room, unsigned kinds)
+{
+	for (struct mx_aux *a = m->aux; a; a = a->next)
+		if ((kinds & (1u << a->kind)) && strcmp(a->room, room) == 0)
+			return a;
+	return NULL;
 }
 
 void
 matrix_membership(struct matrix *m, const char *room, bool join)
 {
-	struct mx_aux *a;
-	struct http_opts o;
-	const char *headers[2];
-	char *hdr, *esc, *url;
+	char *esc, *url;
 
-	if (m->token == NULL)
+	if (m->token == NULL || mx_aux_find(m, room, 1u << MX_JOIN | 1u << MX_LEAVE) != NULL)
 		return;
-	for (a = m->aux; a; a = a->next)
-		if (strcmp(a->room, room) == 0)
-			return;
-	a = xcalloc(1, sizeof(*a));
-	a->m = m;
-	a->room = xstrdup(room);
-	a->join = join;
-	esc = mx_escape(room);
+	esc = matrix_escape(room);
 	url = join ? xasprintf("%s/_matrix/client/v3/join/%s", m->hs, esc)
 	           : xasprintf("%s/_matrix/client/v3/rooms/%s/leave", m->hs, esc);
-	mx_opts(m, &o, &hdr, headers);
-	o.method = "POST";
-	o.url = url;
-	o.headers = headers;
-	o.body = "{}";
-	o.body_len = 2;
-	a->call = http_start(m->http, &o, mx_aux_done, a);
-	a->next = m->aux;
-	m->aux = a;
-	free(hdr);
+	mx_aux_start(m, join ? MX_JOIN : MX_LEAVE, room, "POST", url, "{}");
 	free(url);
+	free(esc);
+}
+
+static void
+mx_typing_start(struct matrix *m, const char *room, bool on)
+{
+	char *esc = matrix_escape(room), *user = matrix_escape(m->user_id);
+	char *url = xasprintf("%s/_matrix/client/v3/rooms/%s/typing/%s", m->hs, esc, user);
+
+	mx_aux_start(m, MX_TYPING, room, "PUT", url,
+	             on ? "{\"typing\":true,\"timeout\":" MX_TYPING_TIMEOUT_MS "}"
+	                : "{\"typing\":false}");
+	free(url);
+	free(user);
+	free(esc);
+}
+
+void
+matrix_add_direct(struct matrix *m, const char *user, const char *room)
+{
+	json_t *rooms = json_object_get(m->direct, user);
+	char *me, *url, *body;
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(rooms)) {
+		rooms = json_array();
+		json_object_set_new(m->direct, user, rooms);
+	}
+	json_array_foreach(rooms, i, v)
+	{
+		if (json_is_string(v) && strcmp(json_string_value(v), room) == 0)
+			return;
+	}
+	json_array_append_new(rooms, json_string(room));
+	matrix_kv_save(m, "direct", m->direct);
+	if (m->token == NULL)
+		return;
+	me = matrix_escape(m->user_id);
+	url = xasprintf("%s/_matrix/client/v3/user/%s/account_data/m.direct", m->hs, me);
+	body = json_dumps(m->direct, JSON_COMPACT);
+	mx_aux_start(m, MX_DIRECT, room, "PUT", url, body);
+	free(body);
+	free(url);
+	free(me);
+}
+
+static void
+matrix_typing(struct gateway *gw, const char *room, bool on)
+{
+	struct matrix *m = gateway_impl(gw);
+	struct mx_aux *a;
+
+	if (m->token == NULL || m->dead || room == NULL || *room != '!')
+		return;
+	if ((a = mx_aux_find(m, room, 1u << MX_TYPING)) != NULL)
+		a->then = on;
+	else
+		mx_typing_start(m, room, on);
+}
+
+static void
+matrix_seen(struct gateway *gw, const char *room, const char *msg_id)
+{
+	struct matrix *m = gateway_impl(gw);
+	char *esc, *ev, *url;
+
+	if (m->token == NULL || m->dead || room == NULL || *room != '!' || msg_id == NULL ||
+	    *msg_id != '$')
+		return;
+	esc = matrix_escape(room);
+	ev = matrix_escape(msg_id);
+	url = xasprintf("%s/_matrix/client/v3/rooms/%s/receipt/m.read/%s", m->hs, esc, ev);
+	mx_aux_start(m, MX_SEEN, room, "POST", url, "{}");
+	free(url);
+	free(ev);
 	free(esc);
 }
 
@@ -409,9 +468,7 @@ matrix_membership(struct matrix *m, const char *room, bool join)
 static void
 mx_ready(struct matrix *m)
 {
-	for (struct mx_send *s = m->sends; s; s = s->next)
-		if (s->call == NULL && s->timer == 0)
-			mx_send_go(s);
+	matrix_send_resume(m);
 	for (size_t i = 0; i < m->njoin_rooms; i++)
 		matrix_membership(m, m->join_rooms[i], true);
 	mx_sync(m);
@@ -427,7 +484,7 @@ mx_login_done(const struct http_response *r, void *arg)
 
 	m->login_call = NULL;
 	if (r->result != HTTP_OK) {
-		long d = mx_backoff(m->sync_failures++);
+		long d = matrix_backoff(m->sync_failures++);
 
 		log_warnx("matrix: cannot log in (%s); trying again in %ld ms", r->error, d);
 		mx_sync_later(m, d);
@@ -435,7 +492,7 @@ mx_login_done(const struct http_response *r, void *arg)
 	}
 	root = http_response_json(r, err, sizeof(err));
 	if (r->status == 429) {
-		long d = mx_retry_after(r, root, 5000);
+		long d = matrix_retry_after(r, root, 5000);
 
 		log_warnx("matrix: login rate-limited; waiting %ld ms", d);
 		mx_sync_later(m, d);
@@ -445,12 +502,12 @@ mx_login_done(const struct http_response *r, void *arg)
 	token = json_string_value(json_object_get(root, "access_token"));
 	if (r->status != 200 || token == NULL || *token == '\0') {
 		if (r->status >= 500) {
-			mx_sync_later(m, mx_backoff(m->sync_failures++));
+			mx_sync_later(m, matrix_backoff(m->sync_failures++));
 			log_warnx("matrix: cannot log in: HTTP %ld", r->status);
 		} else {
 			log_error("matrix: the homeserver refused the login of %s (HTTP %ld %s); "
 			          "check [matrix] user_id and password",
-			          m->user_id, r->status, root ? mx_errcode(root) : err);
+			          m->user_id, r->status, root ? matrix_errcode(root) : err);
 			m->dead = true;
 		}
 		json_decref(root);
@@ -494,257 +551,6 @@ mx_login(struct matrix *m)
 	json_decref(body);
 }
 
-/* ---- sending ---- */
-
-static void
-mx_send_unlink(struct mx_send *s)
-{
-	struct mx_send **pp;
-
-	for (pp = &s->m->sends; *pp; pp = &(*pp)->next)
-		if (*pp == s) {
-			*pp = s->next;
-			return;
-		}
-}
-
-static void
-mx_send_free(struct mx_send *s)
-{
-	free(s->room);
-	free(s->url);
-	free(s->body);
-	free(s);
-}
-
-static void
-mx_send_finish(struct mx_send *s, int status, const char *event_id, const char *error)
-{
-	mx_send_unlink(s);
-	if (status == 0 && event_id)
-		matrix_room_add_own(s->m, s->room, event_id);
-	if (status != 0)
-		log_warnx("matrix: a message to %s was not delivered: %s", s->room, error);
-	if (s->done)
-		s->done(s->arg, status, event_id, error);
-	mx_send_free(s);
-}
-
-static void
-mx_send_timer(struct loop *loop, loop_timer_id id, void *arg)
-{
-	struct mx_send *s = arg;
-
-	(void)loop;
-	(void)id;
-	s->timer = 0;
-	mx_send_go(s);
-}
-
-static void
-mx_send_retry(struct mx_send *s, long ms, const char *why)
-{
-	if (s->tries >= MX_SEND_TRIES) {
-		mx_send_finish(s, -1, NULL, why);
-		return;
-	}
-	log_warnx("matrix: sending to %s: %s; trying again in %ld ms (same transaction)", s->room,
-	          why, ms);
-	s->timer = loop_add_timer(gateway_loop(s->m->gw), (uint64_t)ms, mx_send_timer, s);
-}
-
-static void
-mx_send_done(const struct http_response *r, void *arg)
-{
-	struct mx_send *s = arg;
-	json_t *root;
-	const char *event_id;
-	char err[256], why[300];
-
-	s->call = NULL;
-	if (r->result != HTTP_OK) {
-		mx_send_retry(s, mx_backoff(s->tries - 1), r->error);
-		return;
-	}
-	root = http_response_json(r, err, sizeof(err));
-	event_id = json_string_value(json_object_get(root, "event_id"));
-	if (r->status == 200 && event_id) {
-		mx_send_finish(s, 0, event_id, NULL);
-	} else if (r->status == 429) {
-		mx_send_retry(s, mx_retry_after(r, root, 2000), "rate-limited (M_LIMIT_EXCEEDED)");
-	} else if (r->status >= 500 || r->status == 200) {
-		snprintf(why, sizeof(why), "HTTP %ld", r->status);
-		mx_send_retry(s, mx_backoff(s->tries - 1), why);
-	} else {
-		snprintf(why, sizeof(why), "HTTP %ld %s %s", r->status,
-		         root ? mx_errcode(root) : "",
-		         json_string_value(json_object_get(root, "error"))
-		             ? json_string_value(json_object_get(root, "error"))
-		             : "");
-		if (r->status == 401)
-			mx_token_refused(s->m, mx_errcode(root));
-		mx_send_finish(s, -1, NULL, why);
-	}
-	json_decref(root);
-}
-
-static void
-mx_send_go(struct mx_send *s)
-{
-	struct matrix *m = s->m;
-	struct http_opts o;
-	const char *headers[3];
-	char *hdr;
-
-	if (m->token == NULL)
-		return; /* mx_ready() starts it after the login */
-	s->tries++;
-	mx_opts(m, &o, &hdr, headers);
-	headers[1] = "Content-Type: application/json";
-	headers[2] = NULL;
-	o.method = "PUT";
-	o.url = s->url;
-	o.headers = headers;
-	o.body = s->body;
-	o.body_len = strlen(s->body);
-	s->call = http_start(m->http, &o, mx_send_done, s);
-	free(hdr);
-}
-
-/* Starts sending `content` (borrowed) to `room`. */
-static void
-mx_send_content(struct matrix *m, const char *room, const json_t *content, gateway_done_cb *done,
-                void *arg)
-{
-	struct mx_send *s = xcalloc(1, sizeof(*s));
-	char *esc = mx_escape(room);
-
-	s->m = m;
-	s->room = xstrdup(room);
-	s->url = xasprintf("%s/_matrix/client/v3/rooms/%s/send/m.room.message/usher.%llu.%lu",
-	                   m->hs, esc, m->txn_base, ++m->txn_next);
-	s->body = json_dumps(content, JSON_COMPACT);
-	s->done = done;
-	s->arg = arg;
-	s->next = m->sends;
-	m->sends = s;
-	free(esc);
-	mx_send_go(s);
-}
-
-/* body, formatted_body, msgtype and m.mentions for `out`. The mentioned
- * person is linked with a pill; when the text already starts with their
- * name (bot.c writes "Name: ..." in rooms) the name itself becomes the
- * pill. */
-static json_t *
-mx_content(struct matrix *m, const char *room, const struct chat_out *out)
-{
-	const char *text = out->text ? out->text : "";
-	const char *name = NULL, *rest = text;
-	struct buf body, html;
-	json_t *c, *mentions = json_object(), *ids = json_array();
-
-	buf_init(&body, 0);
-	buf_init(&html, 0);
-	if (out->mention) {
-		size_t n;
-
-		name = matrix_member_name(m, room, out->mention);
-		if (name == NULL)
-			name = out->mention;
-		n = strlen(name);
-		buf_append_str(&html, "<a href=\"https://matrix.to/#/");
-		mx_html_escape(&html, out->mention);
-		buf_append_str(&html, "\">");
-		mx_html_escape(&html, name);
-		buf_append_str(&html, "</a>");
-		if (strncmp(text, name, n) == 0 && text[n] == ':') {
-			rest = text + n;
-		} else {
-			buf_printf(&body, "%s: ", name);
-			buf_append_str(&html, ": ");
-		}
-		json_array_append_new(ids, json_string(out->mention));
-	}
-	buf_append_str(&body, text);
-	if (out->html)
-		buf_append_str(&html, out->html);
-	else
-		mx_html_escape(&html, rest);
-	if (out->image_url) {
-		buf_printf(&body, "\n%s", out->image_url);
-		buf_append_str(&html, "<br><a href=\"");
-		mx_html_escape(&html, out->image_url);
-		buf_append_str(&html, "\">poster</a>");
-	}
-	json_object_set_new(mentions, "user_ids", ids);
-	/* m.notice keeps other bots from answering, but push rules silence it:
-	 * a message that pings someone must be m.text to reach them. */
-	c = json_pack("{s:s, s:s, s:s, s:s, s:o}", "msgtype", out->mention ? "m.text" : "m.notice",
-	              "body", body.data ? body.data : "", "format", "org.matrix.custom.html",
-	              "formatted_body", html.data ? html.data : "", "m.mentions", mentions);
-	buf_free(&body);
-	buf_free(&html);
-	return c;
-}
-
-void
-matrix_say(struct matrix *m, const char *room, const char *text)
-{
-	struct chat_out out = {.text = text};
-	json_t *c = mx_content(m, room, &out);
-
-	mx_send_content(m, room, c, NULL, NULL);
-	json_decref(c);
-}
-
-static int
-matrix_send(struct gateway *gw, const char *room, const struct chat_out *out, gateway_done_cb *done,
-            void *arg)
-{
-	struct matrix *m = gateway_impl(gw);
-	json_t *c;
-
-	if (room == NULL || *room != '!' || out->text == NULL)
-		return -1;
-	c = mx_content(m, room, out);
-	if (out->reply_to)
-		json_object_set_new(
-		    c, "m.relates_to",
-		    json_pack("{s:{s:s}}", "m.in_reply_to", "event_id", out->reply_to));
-	mx_send_content(m, room, c, done, arg);
-	json_decref(c);
-	return 0;
-}
-
-static int
-matrix_edit(struct gateway *gw, const char *room, const char *msg_id, const struct chat_out *out,
-            gateway_done_cb *done, void *arg)
-{
-	struct matrix *m = gateway_impl(gw);
-	json_t *c, *edit;
-	char *body, *html;
-
-	if (room == NULL || *room != '!' || msg_id == NULL || out->text == NULL)
-		return -1;
-	c = mx_content(m, room, out);
-	body = xasprintf("* %s", json_string_value(json_object_get(c, "body")));
-	html = xasprintf("* %s", json_string_value(json_object_get(c, "formatted_body")));
-	/* Edits reference the original and never carry m.in_reply_to; only
-	 * newly mentioned people go at the top, all of them in m.new_content. */
-	edit = json_pack("{s:s, s:s, s:s, s:s, s:O, s:{s:[]}, s:{s:s, s:s}}", "msgtype",
-	                 json_string_value(json_object_get(c, "msgtype")), "body", body, "format",
-	                 "org.matrix.custom.html", "formatted_body", html, "m.new_content", c,
-	                 "m.mentions", "user_ids", "m.relates_to", "rel_type", "m.replace",
-	                 "event_id", msg_id);
-	mx_send_content(m, room, edit, done, arg);
-	json_decref(edit);
-	json_decref(c);
-	free(body);
-	free(html);
-	return 0;
-}
-
 /* ---- the gateway ---- */
 
 static int
@@ -757,8 +563,8 @@ matrix_init(struct gateway *gw, const struct config *cfg, char *err, size_t errl
 	const char *password = config_get(cfg, "matrix", "password");
 	const char *device = config_get(cfg, "matrix", "device_id");
 	const char *colon;
-	struct timespec ts;
 	char *val = NULL;
+	json_t *d;
 
 	if (hs == NULL || user == NULL || user[0] != '@' || (colon = strchr(user, ':')) == NULL) {
 		snprintf(err, errlen,
@@ -804,10 +610,7 @@ matrix_init(struct gateway *gw, const struct config *cfg, char *err, size_t errl
 			m->people[m->npeople++] = ids[k];
 		free(ids);
 	}
-	m->filter_q = mx_escape(mx_filter);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	m->txn_base =
-	    (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
+	m->filter_q = matrix_escape(mx_filter);
 	m->direct = json_object();
 	if (m->store) {
 		char *key = matrix_key(m, "next_batch");
@@ -817,20 +620,10 @@ matrix_init(struct gateway *gw, const struct config *cfg, char *err, size_t errl
 		else
 			free(val);
 		free(key);
-		val = NULL;
-		key = matrix_key(m, "direct");
-		if (store_kv_get(m->store, key, &val) == 0 && val) {
-			json_t *d = json_loads(val, 0, NULL);
-
-			if (json_is_object(d)) {
-				json_decref(m->direct);
-				m->direct = d;
-			} else {
-				json_decref(d);
-			}
+		if ((d = matrix_kv_load(m, "direct")) != NULL) {
+			json_decref(m->direct);
+			m->direct = d;
 		}
-		free(val);
-		free(key);
 		if (m->token == NULL) {
 			val = NULL;
 			key = matrix_key(m, "access_token");
@@ -843,6 +636,7 @@ matrix_init(struct gateway *gw, const struct config *cfg, char *err, size_t errl
 			free(key);
 		}
 	}
+	matrix_send_init(m);
 	m->http = http_new(gateway_loop(gw));
 	gateway_set_impl(gw, m);
 	return 0;
@@ -886,15 +680,7 @@ matrix_free_impl(struct gateway *gw)
 	if (m == NULL)
 		return;
 	matrix_stop(gw);
-	while (m->sends) {
-		struct mx_send *s = m->sends;
-
-		m->sends = s->next;
-		http_cancel(s->call);
-		if (s->timer)
-			loop_cancel_timer(gateway_loop(gw), s->timer);
-		mx_send_free(s);
-	}
+	matrix_send_free(m);
 	while (m->aux) {
 		struct mx_aux *a = m->aux;
 
@@ -938,5 +724,8 @@ const struct gateway_ops matrix_gateway_ops = {
     .stop = matrix_stop,
     .send = matrix_send,
     .edit = matrix_edit,
+    .typing = matrix_typing,
+    .seen = matrix_seen,
+    .send_direct = matrix_send_direct,
     .free_impl = matrix_free_impl,
 };

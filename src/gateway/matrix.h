@@ -14,9 +14,15 @@
  * they ping someone, with an HTML body (org.matrix.custom.html) built from
  * escaped text, m.in_reply_to for threads, m.mentions and a pill for the
  * person, and edits with m.replace. Each outgoing message has one txnId for
- * all its retries, so a timeout followed by a retry posts it once; 429 waits
- * for retry_after_ms. Encrypted rooms are told once that usher cannot read
- * them, then ignored.
+ * all its retries: derived from chat_out.key when there is one (so the same
+ * message sent again after a restart is the same transaction), else the
+ * next number of a counter kept in the store; a send still unsettled when
+ * usher stops is kept in the store and made again, as the same transaction,
+ * at the next start. 429 waits for retry_after_ms. Typing notifications and
+ * read receipts are sent as the bot asks. send_direct writes in the direct
+ * chat usher last used with the person (or one m.direct lists), else opens
+ * one (createRoom, is_direct) and remembers it. Encrypted rooms are told
+ * once that usher cannot read them, then ignored.
  *
  * The gateway's ops table is matrix_gateway_ops (gateway.h); it owns its
  * http client, every call in flight and what it knows of each room.

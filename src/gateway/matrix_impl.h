@@ -2,13 +2,16 @@
  * matrix_impl: what the two halves of the Matrix gateway share.
  *
  * matrix.c speaks HTTP to the homeserver (login, the /sync long-poll,
- * sends and edits with retries, joins and leaves); matrix_sync.c reads one
- * /sync batch (invites, room membership, encryption, m.direct, messages)
- * and decides what reaches the bot. Room facts usher needs across restarts
+ * joins and leaves, typing and read receipts); matrix_send.c sends and
+ * edits with idempotent retries and opens direct chats; matrix_sync.c reads
+ * one /sync batch (invites, room membership, encryption, m.direct,
+ * messages) and decides what reaches the bot. Room facts usher needs across restarts
  * (members and their display names, encryption, whether the encrypted-room
  * notice was said, usher's own recent event ids) live in the store's
  * key-value table, one JSON object per room, so a restart that resumes
- * from next_batch still knows every room.
+ * from next_batch still knows every room; so do the direct chat usher uses
+ * with each person ("dms"), the sends not yet settled ("outbox") and the
+ * txnId counter ("txn").
  *
  * Private to src/gateway/matrix*.c.
  */
@@ -20,14 +23,14 @@
 
 #include <jansson.h>
 
+#include "core/http.h"
 #include "core/loop.h"
+#include "gateway/gateway.h"
 
-struct gateway;
-struct http;
-struct http_call;
 struct store;
 struct mx_send;
 struct mx_aux;
+struct mx_dm;
 
 /* Longest message body handed to the bot; longer ones are cut there. */
 #define MATRIX_TEXT_MAX (16 * 1024)
@@ -70,16 +73,31 @@ struct matrix {
 	loop_timer_id sync_timer;
 	unsigned sync_failures;
 	json_t *direct; /* m.direct account data: {"@user": ["!room", ...]} */
+	json_t *dms;    /* the direct chat usher uses with each person: {"@user": "!room"} */
+	/* Sends not yet settled, as kept in the store:
+	 * {"txnId": {"room": "!r", "body": "{...}", "t": unix seconds}} */
+	json_t *outbox;
 	struct mx_room *rooms;
 	struct mx_send *sends;
 	struct mx_aux *aux;
-	unsigned long long txn_base; /* wall-clock ms at start: txnIds stay unique across runs */
-	unsigned long txn_next;
+	struct mx_dm *dm_opening; /* direct chats being created */
+	/* txnIds: the epoch is when this store first sent (wall-clock ms), so
+	 * a new store never repeats an old one's ids; txn_next counts sends
+	 * without a key, and txn_reserved is how far the store has promised
+	 * never to go back to. */
+	unsigned long long txn_epoch;
+	unsigned long long txn_next;
+	unsigned long long txn_reserved;
 };
 
 /* A key in the store's kv table for this account: "matrix:@u:hs:NAME".
  * Returns a new string the caller frees. */
 char *matrix_key(const struct matrix *m, const char *name);
+/* The JSON object kept under matrix_key(m, name): a new reference, or
+ * NULL when there is no store, nothing kept, or not an object. */
+json_t *matrix_kv_load(struct matrix *m, const char *name);
+/* Keeps `value` (borrowed) under matrix_key(m, name); a failure is logged. */
+void matrix_kv_save(struct matrix *m, const char *name, const json_t *value);
 /* The room's facts, loaded from the store the first time; never NULL.
  * Borrowed: valid until the gateway is freed. */
 struct mx_room *matrix_room(struct matrix *m, const char *id);
@@ -100,5 +118,45 @@ void matrix_handle_sync(struct matrix *m, const json_t *root, bool initial);
 void matrix_say(struct matrix *m, const char *room, const char *text);
 /* Joins (true) or leaves/declines (false) `room`, unless already doing so. */
 void matrix_membership(struct matrix *m, const char *room, bool join);
+/* Lists `room` in usher's m.direct for `user` (account data, so its
+ * clients show it as a DM too). */
+void matrix_add_direct(struct matrix *m, const char *user, const char *room);
+/* Remembers `room` as the direct chat with `user` unless one is known. */
+void matrix_note_dm(struct matrix *m, const char *user, const char *room);
+
+/* Shared HTTP pieces (matrix.c). */
+
+/* Percent-encodes all but RFC 3986 unreserved characters. Returns a new
+ * string the caller frees. */
+char *matrix_escape(const char *s);
+/* Options every call shares. `hdr` receives the Authorization header and
+ * `headers` (2 slots at least) the list; both must stay alive until http_start
+ * returns; the caller frees *hdr. */
+void matrix_http_opts(const struct matrix *m, struct http_opts *o, char **hdr,
+                      const char **headers);
+/* The errcode of a Matrix error body, or "" when there is none. */
+const char *matrix_errcode(const json_t *body);
+/* How long a 429 asks to wait: retry_after_ms, else Retry-After, else `dflt`. */
+long matrix_retry_after(const struct http_response *r, const json_t *body, long dflt);
+/* Exponential backoff with jitter after `failures` failures. */
+long matrix_backoff(unsigned failures);
+/* A 401: log in again with the password, or stop with a clear log line. */
+void matrix_token_refused(struct matrix *m, const char *errcode);
+
+/* Sending (matrix_send.c). */
+
+int matrix_send(struct gateway *gw, const char *room, const struct chat_out *out,
+                gateway_done_cb *done, void *arg);
+int matrix_edit(struct gateway *gw, const char *room, const char *msg_id,
+                const struct chat_out *out, gateway_done_cb *done, void *arg);
+int matrix_send_direct(struct gateway *gw, const char *user, const struct chat_out *out,
+                       gateway_done_cb *done, void *arg);
+/* Reads the txnId counter, the direct chats and the outbox from the store;
+ * sends the last run left unconfirmed wait for matrix_send_resume(). */
+void matrix_send_init(struct matrix *m);
+/* After a login: starts what waited for an access token. */
+void matrix_send_resume(struct matrix *m);
+/* Cancels everything in flight; no callback runs. */
+void matrix_send_free(struct matrix *m);
 
 #endif

@@ -27,30 +27,55 @@ matrix_key(const struct matrix *m, const char *name)
 	return xasprintf("matrix:%s:%s", m->user_id, name);
 }
 
+json_t *
+matrix_kv_load(struct matrix *m, const char *name)
+{
+	char *key, *val = NULL;
+	json_t *v = NULL;
+
+	if (m->store == NULL)
+		return NULL;
+	key = matrix_key(m, name);
+	if (store_kv_get(m->store, key, &val) == 0 && val)
+		v = json_loads(val, 0, NULL);
+	if (v && !json_is_object(v)) {
+		json_decref(v);
+		v = NULL;
+	}
+	free(val);
+	free(key);
+	return v;
+}
+
+void
+matrix_kv_save(struct matrix *m, const char *name, const json_t *value)
+{
+	char *key, *val;
+
+	if (m->store == NULL)
+		return;
+	key = matrix_key(m, name);
+	val = json_dumps(value, JSON_COMPACT);
+	if (val == NULL || store_kv_set(m->store, key, val) == -1)
+		log_warnx("matrix: cannot save %s: %s", name, store_errmsg(m->store));
+	free(val);
+	free(key);
+}
+
 struct mx_room *
 matrix_room(struct matrix *m, const char *id)
 {
 	struct mx_room *r;
+	char *name;
 
 	for (r = m->rooms; r != NULL; r = r->next)
 		if (strcmp(r->id, id) == 0)
 			return r;
+	name = xasprintf("room:%s", id);
 	r = xcalloc(1, sizeof(*r));
 	r->id = xstrdup(id);
-	if (m->store) {
-		char *key = xasprintf("matrix:%s:room:%s", m->user_id, id);
-		char *val = NULL;
-
-		if (store_kv_get(m->store, key, &val) == 0 && val) {
-			r->state = json_loads(val, 0, NULL);
-			if (r->state && !json_is_object(r->state)) {
-				json_decref(r->state);
-				r->state = NULL;
-			}
-		}
-		free(val);
-		free(key);
-	}
+	r->state = matrix_kv_load(m, name);
+	free(name);
 	if (r->state == NULL)
 		r->state = json_object();
 	if (!json_is_object(json_object_get(r->state, "members")))
@@ -66,20 +91,14 @@ matrix_rooms_save(struct matrix *m)
 	struct mx_room *r;
 
 	for (r = m->rooms; r != NULL; r = r->next) {
-		char *key, *val;
+		char *name;
 
 		if (!r->dirty)
 			continue;
 		r->dirty = false;
-		if (m->store == NULL)
-			continue;
-		key = xasprintf("matrix:%s:room:%s", m->user_id, r->id);
-		val = json_dumps(r->state, JSON_COMPACT);
-		if (val == NULL || store_kv_set(m->store, key, val) == -1)
-			log_warnx("matrix: cannot save what usher knows of %s: %s", r->id,
-			          store_errmsg(m->store));
-		free(val);
-		free(key);
+		name = xasprintf("room:%s", r->id);
+		matrix_kv_save(m, name, r->state);
+		free(name);
 	}
 }
 
@@ -353,6 +372,28 @@ mx_room_event(struct matrix *m, struct mx_room *r, const json_t *ev, bool initia
 		mx_message(m, r, ev);
 }
 
+/* A direct chat with one person is where usher writes to them directly
+ * (progress pings, notify = dm) until it learns of another. */
+static void
+mx_note_if_direct(struct matrix *m, const struct mx_room *r)
+{
+	const char *user, *other = NULL;
+	json_t *v;
+
+	if (!mx_room_is_direct(m, r))
+		return;
+	json_object_foreach(json_object_get(r->state, "members"), user, v)
+	{
+		if (strcmp(user, m->user_id) == 0)
+			continue;
+		if (other != NULL)
+			return;
+		other = user;
+	}
+	if (other && matrix_is_person(m, other))
+		matrix_note_dm(m, other, r->id);
+}
+
 static void
 mx_joined_room(struct matrix *m, const char *id, const json_t *jr, bool initial)
 {
@@ -373,6 +414,7 @@ mx_joined_room(struct matrix *m, const char *id, const json_t *jr, bool initial)
 	}
 	json_array_foreach(json_object_get(json_object_get(jr, "timeline"), "events"), i, ev)
 	    mx_room_event(m, r, ev, initial, true);
+	mx_note_if_direct(m, r);
 }
 
 static void
@@ -429,16 +471,7 @@ matrix_handle_sync(struct matrix *m, const json_t *root, bool initial)
 			continue;
 		json_decref(m->direct);
 		m->direct = json_deep_copy(content);
-		if (m->store) {
-			char *key = matrix_key(m, "direct");
-			char *val = json_dumps(m->direct, JSON_COMPACT);
-
-			if (val && store_kv_set(m->store, key, val) == -1)
-				log_warnx("matrix: cannot save m.direct: %s",
-				          store_errmsg(m->store));
-			free(val);
-			free(key);
-		}
+		matrix_kv_save(m, "direct", m->direct);
 	}
 	json_object_foreach((json_t *)json_object_get(rooms, "invite"), id, v)
 	    mx_invited_room(m, id, v);

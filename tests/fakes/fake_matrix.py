@@ -5,8 +5,13 @@ Follows the request and response shapes of the spec (see shared/specs/NOTES.md s
 usher uses: POST /login (m.login.password), GET /sync (since/next_batch, timeout long-poll that
 returns early when something happens, an inline JSON filter whose room.timeline.types and
 account_data.types are applied), POST /join/{room}, POST /rooms/{room}/join and /leave,
-PUT /rooms/{room}/send/{type}/{txnId} (the same txnId returns the same event_id; the same txnId
-with other content is refused), PUT /rooms/{room}/typing/{user}, POST /rooms/{room}/receipt/...
+PUT /rooms/{room}/send/{type}/{txnId} (txnIds are kept per access token: the same txnId returns
+the same event_id; the same txnId with other content is refused), PUT /rooms/{room}/typing/{user}
+({"typing": true, "timeout": ms} | {"typing": false}; only for the token's own user, in a room it
+is in), POST /rooms/{room}/receipt/{m.read|m.read.private|m.fully_read}/{eventId} (of an event in
+that room), POST /createRoom ({"is_direct", "invite": [...], "preset"}: usher joins, the invitees
+are invited, the invite carries is_direct), PUT /user/{user}/account_data/{type} (m.direct is
+usher's m.direct from then on).
 Every client call needs `Authorization: Bearer TOKEN` (401 M_MISSING_TOKEN / M_UNKNOWN_TOKEN).
 
 Command line: the same as fakehttp.py, plus --user (default @usher:localhost), --token
@@ -19,12 +24,17 @@ Control API (never recorded), all JSON:
                                  "formatted_body"?, "msgtype"?: "m.text"}  -> {"event_id"}
   POST /__fake/matrix/encrypted {"room_id", "sender"}                      -> {"event_id"}
   POST /__fake/matrix/direct    {"content": {"@a:hs": ["!room:hs"]}}   (usher's m.direct)
+  POST /__fake/matrix/join      {"room_id", "user"}   (someone joins, e.g. a DM usher opened)
   POST /__fake/matrix/faults    {"send_429": N, "retry_after_ms": 500, "send_slow": N,
                                  "slow_ms": 3000, "sync_500": N}
   GET  /__fake/matrix/sent      events usher sent: [{"room_id", "event_id", "txn", "content"}]
   GET  /__fake/matrix/state     {"rooms": {id: {"members": {...}, "encrypted"}}, "joins": [...],
                                  "leaves": [...], "logins": N, "syncs": [since, ...],
-                                 "send_attempts": [{"room_id", "txn", "time"}], "position": N}
+                                 "send_attempts": [{"room_id", "txn", "time"}], "position": N,
+                                 "typing": [{"room_id", "user", "typing", "timeout", "time"}],
+                                 "receipts": [{"room_id", "type", "event_id", "time"}],
+                                 "created": [{"room_id", "request"}],
+                                 "account_data": [{"type", "content"}]}
 As a module, FakeMatrix offers the same as methods (room, invite, message, ...).
 """
 
@@ -65,6 +75,10 @@ class FakeMatrix(FakeServer):
 		self.leaves = []
 		self.logins = 0
 		self.syncs = []
+		self.typing = []
+		self.receipts = []
+		self.created = []
+		self.account_data = []
 		self.direct = None
 		self.faults = {}
 		self.seq = 0
@@ -185,7 +199,9 @@ class FakeMatrix(FakeServer):
 			                  for k, v in self.rooms.items()},
 			        "joins": list(self.joins), "leaves": list(self.leaves),
 			        "logins": self.logins, "syncs": list(self.syncs),
-			        "send_attempts": list(self.send_attempts), "position": len(self.stream)}
+			        "send_attempts": list(self.send_attempts), "position": len(self.stream),
+			        "typing": list(self.typing), "receipts": list(self.receipts),
+			        "created": list(self.created), "account_data": list(self.account_data)}
 
 	def _fault(self, name):
 		with self.cond:
@@ -211,12 +227,103 @@ class FakeMatrix(FakeServer):
 		self.add_handler("POST", "^" + P + "/rooms/([^/]+)/join$", self._join)
 		self.add_handler("POST", "^" + P + "/rooms/([^/]+)/leave$", self._leave)
 		self.add_handler("PUT", "^" + P + "/rooms/([^/]+)/send/([^/]+)/([^/]+)$", self._send_ev)
-		self.add_handler("PUT", "^" + P + "/rooms/([^/]+)/typing/([^/]+)$", self._ok_authed)
+		self.add_handler("PUT", "^" + P + "/rooms/([^/]+)/typing/([^/]+)$", self._typing)
 		self.add_handler("POST", "^" + P + "/rooms/([^/]+)/receipt/([^/]+)/([^/]+)$",
-		                 self._ok_authed)
+		                 self._receipt)
+		self.add_handler("POST", "^" + P + "/createRoom$", self._create_room)
+		self.add_handler("PUT", "^" + P + "/user/([^/]+)/account_data/([^/]+)$",
+		                 self._account_data)
 
-	def _ok_authed(self, req):
-		return self._auth(req) or {}
+	def _joined(self, room_id):
+		with self.cond:
+			r = self.rooms.get(room_id)
+			return r is not None and r["members"].get(self.user) == "join"
+
+	def _typing(self, req):
+		bad = self._auth(req)
+		if bad:
+			return bad
+		room_id = self._room_arg(req)
+		user = urllib.parse.unquote(req.match.group(2))
+		b = req.json
+		if user != self.user:
+			return err(403, "M_FORBIDDEN", "Cannot set another user's typing state")
+		if not isinstance(b, dict) or not isinstance(b.get("typing"), bool):
+			return err(400, "M_BAD_JSON", "Missing or bad 'typing'")
+		if b["typing"] and not isinstance(b.get("timeout"), int):
+			return err(400, "M_BAD_JSON", "Missing 'timeout'")
+		if not self._joined(room_id):
+			return err(403, "M_FORBIDDEN", "User not in room")
+		with self.cond:
+			self.typing.append({"room_id": room_id, "user": user, "typing": b["typing"],
+			                    "timeout": b.get("timeout"), "time": time.time()})
+		return {}
+
+	def _receipt(self, req):
+		bad = self._auth(req)
+		if bad:
+			return bad
+		room_id = self._room_arg(req)
+		rtype = urllib.parse.unquote(req.match.group(2))
+		event_id = urllib.parse.unquote(req.match.group(3))
+		if rtype not in ("m.read", "m.read.private", "m.fully_read"):
+			return err(400, "M_INVALID_PARAM", "Receipt type must be m.read, m.read.private "
+			           "or m.fully_read")
+		if req.json is None or not isinstance(req.json, dict):
+			return err(400, "M_NOT_JSON", "Content not JSON.")
+		if not self._joined(room_id):
+			return err(403, "M_FORBIDDEN", "User not in room")
+		with self.cond:
+			known = any(k == "event" and rr == room_id and p["event_id"] == event_id
+			            for k, rr, p in self.stream)
+		if not known:
+			return err(404, "M_NOT_FOUND", "Unknown event")
+		with self.cond:
+			self.receipts.append({"room_id": room_id, "type": rtype, "event_id": event_id,
+			                      "time": time.time()})
+		return {}
+
+	def _create_room(self, req):
+		bad = self._auth(req)
+		if bad:
+			return bad
+		b = req.json
+		if not isinstance(b, dict):
+			return err(400, "M_NOT_JSON", "Content not JSON.")
+		invite = b.get("invite", [])
+		if not isinstance(invite, list) or not all(isinstance(u, str) and u.startswith("@")
+		                                           for u in invite):
+			return err(400, "M_INVALID_PARAM", "invite must be a list of user ids")
+		if b.get("preset") not in (None, "private_chat", "trusted_private_chat",
+		                           "public_chat"):
+			return err(400, "M_INVALID_PARAM", "Unknown preset")
+		with self.cond:
+			room_id = "!c%d:%s" % (len(self.created) + 1, self.server_name)
+			self.created.append({"room_id": room_id, "request": b})
+		self.room(room_id, members=(), usher=True)
+		for u in invite:
+			self._set_member(room_id, u, "invite", sender=self.user,
+			                 extra={"is_direct": True} if b.get("is_direct") else None)
+		return {"room_id": room_id}
+
+	def _account_data(self, req):
+		bad = self._auth(req)
+		if bad:
+			return bad
+		user = urllib.parse.unquote(req.match.group(1))
+		atype = urllib.parse.unquote(req.match.group(2))
+		if user != self.user:
+			return err(403, "M_FORBIDDEN", "Cannot add account data for other users.")
+		if not isinstance(req.json, dict):
+			return err(400, "M_NOT_JSON", "Content not JSON.")
+		with self.cond:
+			self.account_data.append({"type": atype, "content": req.json})
+		if atype == "m.direct":
+			self.set_direct(req.json)
+		return {}
+
+	def join(self, room_id, user):
+		return self._set_member(room_id, user, "join")["event_id"]
 
 	def _login(self, req):
 		b = req.json or {}
@@ -406,6 +513,8 @@ class FakeMatrix(FakeServer):
 			if p == "/__fake/matrix/direct" and req.method == "POST":
 				self.set_direct(b.get("content", {}))
 				return Response(200, json={"ok": True})
+			if p == "/__fake/matrix/join" and req.method == "POST":
+				return Response(200, json={"event_id": self.join(b["room_id"], b["user"])})
 			if p == "/__fake/matrix/faults" and req.method == "POST":
 				with self.cond:
 					self.faults.update(b)

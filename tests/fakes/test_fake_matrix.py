@@ -100,6 +100,62 @@ class FakeMatrixTest(unittest.TestCase):
 		self.assertEqual(len(self.fake.sent), 1)
 		st, b = self.send(room, "t2", {"msgtype": "m.text", "body": "x"})
 		self.assertNotEqual(b["event_id"], a["event_id"])
+		# Transactions belong to one access token: another token's t1 is a new event.
+		self.fake.tokens.add("tok2")
+		st, c = self.call("PUT", "%s/rooms/%s/send/m.room.message/t1" %
+		                  (P, urllib.parse.quote(room, safe="")), {"body": "other"}, token="tok2")
+		self.assertEqual(st, 200)
+		self.assertNotIn(c["event_id"], (a["event_id"], b["event_id"]))
+
+	def test_typing(self):
+		room = urllib.parse.quote(self.fake.room("!a:localhost", [ALICE]), safe="")
+		me = urllib.parse.quote("@usher:localhost", safe="")
+		path = "%s/rooms/%s/typing/%s" % (P, room, me)
+		self.assertEqual(self.call("PUT", path, {"typing": True, "timeout": 30000}), (200, {}))
+		self.assertEqual(self.call("PUT", path, {"typing": False}), (200, {}))
+		self.assertEqual(self.call("PUT", path, {"typing": True})[0], 400)
+		self.assertEqual(self.call("PUT", path, {"typing": "yes"})[0], 400)
+		self.assertEqual(self.call("PUT", "%s/rooms/%s/typing/%s" % (
+		    P, room, urllib.parse.quote(ALICE)), {"typing": False})[0], 403)
+		other = urllib.parse.quote(self.fake.room("!b:localhost", [ALICE], usher=False), safe="")
+		self.assertEqual(self.call("PUT", "%s/rooms/%s/typing/%s" % (P, other, me),
+		                           {"typing": False})[0], 403)
+		self.assertEqual([(t["typing"], t["timeout"]) for t in self.fake.state()["typing"]],
+		                 [(True, 30000), (False, None)])
+
+	def test_receipts(self):
+		rid = self.fake.room("!a:localhost", [ALICE])
+		ev = self.fake.message(rid, ALICE, "hi")
+		room, q = urllib.parse.quote(rid, safe=""), urllib.parse.quote(ev, safe="")
+		self.assertEqual(self.call("POST", "%s/rooms/%s/receipt/m.read/%s" % (P, room, q), {}),
+		                 (200, {}))
+		self.assertEqual(self.call("POST", "%s/rooms/%s/receipt/m.seen/%s" % (P, room, q),
+		                           {})[0], 400)
+		self.assertEqual(self.call("POST", "%s/rooms/%s/receipt/m.read/%s" % (
+		    P, room, urllib.parse.quote("$nope", safe="")), {})[0], 404)
+		self.assertEqual(self.fake.state()["receipts"][0]["event_id"], ev)
+		self.assertEqual(len(self.fake.state()["receipts"]), 1)
+
+	def test_create_room_and_direct(self):
+		since = self.call("GET", P + "/sync")[1]["next_batch"]
+		st, b = self.call("POST", P + "/createRoom", {"is_direct": True, "invite": [ALICE],
+		                                             "preset": "trusted_private_chat"})
+		self.assertEqual(st, 200)
+		rid = b["room_id"]
+		self.assertEqual(self.fake.state()["rooms"][rid]["members"],
+		                 {"@usher:localhost": "join", ALICE: "invite"})
+		self.assertEqual(self.send(rid, "t1", {"body": "hello"})[0], 200)
+		sync = self.call("GET", P + "/sync?since=" + since)[1]
+		evs = sync["rooms"]["join"][rid]["timeline"]["events"]
+		inv = [e for e in evs if e["type"] == "m.room.member" and e["state_key"] == ALICE]
+		self.assertEqual(inv[0]["content"], {"membership": "invite", "is_direct": True})
+		self.assertEqual(self.call("POST", P + "/createRoom", {"invite": "x"})[0], 400)
+		me = urllib.parse.quote("@usher:localhost", safe="")
+		self.assertEqual(self.call("PUT", "%s/user/%s/account_data/m.direct" % (P, me),
+		                           {ALICE: [rid]}), (200, {}))
+		self.assertEqual(self.fake.direct, {ALICE: [rid]})
+		self.assertEqual(self.call("PUT", "%s/user/%s/account_data/m.direct" % (
+		    P, urllib.parse.quote(ALICE)), {})[0], 403)
 
 	def test_send_needs_membership_and_429(self):
 		room = self.fake.room("!b:localhost", [ALICE], usher=False)

@@ -3,7 +3,8 @@
 
     matrix_driver.py --usher PATH SCENARIO
 
-Each scenario starts usher with a config holding only [matrix] and people, injects events into the
+Each scenario starts usher with a config holding [matrix], people and, for the end-to-end ones,
+fake Seerr, Radarr and qBittorrent (tests/fakes, served from this process), injects events into the
 fake homeserver, checks what usher sent, then stops usher with SIGTERM and expects exit 0 (under
 -DUSHER_SANITIZE=ON that also means no leak). Exit 0 = pass, 1 = fail.
 """
@@ -19,6 +20,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "fakes"))
 from fake_matrix import FakeMatrix  # noqa: E402
+from fake_qbittorrent import FakeQbittorrent  # noqa: E402
+from fake_seerr import make_fake as make_seerr  # noqa: E402
+from fakehttp import FakeServer  # noqa: E402
 
 USHER = "@usher:localhost"
 ALICE = "@alice:localhost"
@@ -44,13 +48,14 @@ class Run:
 		self.n = 0
 		self.logs = []
 
-	def config(self, auth="token", extra=""):
+	def config(self, auth="token", extra="", services="", alice="", bob=""):
 		cred = "access_token = %s" % TOKEN if auth == "token" else "password = %s" % PASSWORD
 		path = os.path.join(self.tmp, "usher.conf")
 		with open(path, "w") as f:
 			f.write("[usher]\nlog_level = debug\n[matrix]\nhomeserver = %s\nuser_id = %s\n%s\n"
-			        "device_id = USHERTEST\n%s\n[person alice]\nmatrix = %s\n[person bob]\n"
-			        "matrix = %s\n" % (self.fake.url, USHER, cred, extra, ALICE, BOB))
+			        "device_id = USHERTEST\n%s\n[person alice]\nmatrix = %s\n%s[person bob]\n"
+			        "matrix = %s\n%s%s" % (self.fake.url, USHER, cred, extra, ALICE, alice, BOB,
+			                              bob, services))
 		os.chmod(path, 0o600)
 		return path
 
@@ -98,6 +103,7 @@ class Run:
 		if self.proc is not None and self.proc.poll() is None:
 			self.proc.kill()
 			self.proc.wait()
+		self.proc = None
 
 	def settle(self):
 		"""Waits until usher has handled everything injected so far (and a little more)."""
@@ -107,6 +113,85 @@ class Run:
 
 def sent_bodies(fake, room):
 	return [s["content"].get("body", "") for s in fake.sent_in(room)]
+
+
+def wait_for(what, fn, timeout=20.0):
+	"""Polls fn() until it returns something true (at most `timeout` s); returns it."""
+	end = time.monotonic() + timeout
+	while True:
+		got = fn()
+		if got or time.monotonic() > end:
+			check(got, "timed out waiting for " + what)
+			return got
+		time.sleep(0.05)
+
+
+def sent_matching(fake, room, text):
+	"""usher's events in `room` whose body (or edited body) contains `text`."""
+	out = []
+	for s in fake.sent_in(room):
+		c = s["content"]
+		body = (c.get("m.new_content") or c).get("body", "")
+		if text in body:
+			out.append(s)
+	return out
+
+
+INTERSTELLAR_HASH = "dddd000000000000000000000000000000000004"
+
+
+class Services:
+	"""Seerr, Radarr and qBittorrent fakes, served from this process. Radarr's queue holds
+	Interstellar downloading as INTERSTELLAR_HASH, which qBittorrent has at 40%."""
+
+	def __init__(self, search_delay_s=0.0):
+		self.seerr = make_seerr([], library=False, port=0)
+		if search_delay_s:
+			answer = self.seerr._answer
+
+			def slow(req):  # an answer slow enough that usher shows it is typing
+				if req.path == "/api/v1/search":
+					time.sleep(search_delay_s)
+				return answer(req)
+			self.seerr._answer = slow
+		h = INTERSTELLAR_HASH
+		self.radarr = FakeServer(routes=[{"method": "GET", "path": "/api/v3/queue", "json": {
+		    "page": 1, "pageSize": 100, "totalRecords": 1, "records": [{
+		        "id": 5, "movieId": 105, "title": "Interstellar.2014.1080p", "size": 3000000000,
+		        "sizeleft": 1800000000, "status": "downloading", "trackedDownloadStatus": "ok",
+		        "trackedDownloadState": "downloading", "statusMessages": [],
+		        "downloadId": h.upper(), "protocol": "torrent", "downloadClient": "qBittorrent",
+		        "movie": {"id": 105, "title": "Interstellar", "year": 2014, "tmdbId": 157336}}]}}],
+		    port=0)
+		self.qb = FakeQbittorrent([], torrents={h: {"size": 3000000000, "progress": 0.4,
+		                                            "dlspeed": 1500000, "eta": 1200}}, port=0)
+		for f in (self.seerr, self.radarr, self.qb):
+			f.start()
+
+	def config(self):
+		return ("[seerr]\nurl = %s\napi_key = test-seerr-key\n[radarr]\nurl = %s\n"
+		        "api_key = arr-key\n[qbittorrent]\nurl = %s\nusername = admin\n"
+		        "password = adminadmin\n[progress]\ninterval_s = 1\nedit_every_s = 0\n" %
+		        (self.seerr.url, self.radarr.url, self.qb.url))
+
+	def progress(self, fraction, eta):
+		self.qb.merge({INTERSTELLAR_HASH: {"progress": fraction, "eta": eta}})
+
+	def available(self, user_id):
+		"""Seerr now says Interstellar is in the library."""
+		self.seerr.set_routes([{"method": "GET", "path": "/api/v1/request", "json": {
+		    "pageInfo": {"pages": 1, "pageSize": 100, "results": 1, "page": 1},
+		    "results": [{"id": 1, "status": 2, "type": "movie", "is4k": False,
+		                 "media": {"tmdbId": 157336, "mediaType": "movie", "status": 5},
+		                 "requestedBy": {"id": user_id}}]}}], mode="prepend")
+
+	def posted_requests(self):
+		return [r for r in self.seerr.requests() if r["method"] == "POST"
+		        and r["path"] == "/api/v1/request"]
+
+	def stop(self):
+		for f in (self.seerr, self.radarr, self.qb):
+			f.stop()
 
 
 # Scenarios -------------------------------------------------------------------------------------
@@ -253,8 +338,173 @@ def encrypted(run, fake):
 	run.stop()
 
 
+def with_services(search_delay_s=0.0):
+	"""The scenario also gets Services (third argument), stopped whatever happens."""
+	def deco(fn):
+		def scenario(run, fake):
+			svc = Services(search_delay_s)
+			try:
+				fn(run, fake, svc)
+			finally:
+				svc.stop()
+		scenario.__name__ = fn.__name__
+		scenario.__doc__ = fn.__doc__
+		return scenario
+	return deco
+
+
+def ask_in_room(run, fake, svc, alice=""):
+	"""Alice asks for Interstellar in a group room; returns the room once its progress
+	message is there."""
+	grp = fake.room("!grp:localhost", [ALICE, BOB])
+	run.start(run.config(services=svc.config(), alice="seerr_user = 2\n" + alice))
+	fake.message(grp, ALICE, "usher: get interstellar")
+	wait_for("the answer in the room", lambda: sent_matching(fake, grp, "Requested"))
+	wait_for("progress in the room", lambda: sent_matching(fake, grp, "40%"))
+	return grp
+
+
+def header(req, name):
+	for k, v in req["headers"].items():
+		if k.lower() == name.lower():
+			return v
+	return None
+
+
+@with_services(search_delay_s=0.8)
+def dm_request(run, fake, svc):
+	"""A film asked for in a DM, end to end: the choice, the request in Seerr as the person,
+	typing while usher waits on Seerr, read receipts for what it answered."""
+	dm = fake.room("!dm:localhost", [ALICE])
+	run.start(run.config(services=svc.config(), alice="seerr_user = 2\n"))
+	ask = fake.message(dm, ALICE, "get dune")
+	got = wait_for("the choice", lambda: sent_matching(fake, dm, "Which one?"))
+	c = got[0]["content"]
+	check("2) Dune (1984)" in c["body"], "choices: %r" % c["body"])
+	check(c["msgtype"] == "m.notice" and c.get("m.mentions") == {"user_ids": []},
+	      "reply: %r" % c)
+	check("<br>" in c["formatted_body"] and "Dune (1984)" in c["formatted_body"],
+	      "HTML body: %r" % c["formatted_body"])
+	pick = fake.message(dm, ALICE, "2")
+	got = wait_for("the answer", lambda: sent_matching(fake, dm, "Requested Dune"))
+	check(got[0]["content"]["body"] == "Requested Dune (1984) for you. I'll keep you posted.",
+	      "answer: %r" % got[0]["content"]["body"])
+	posts = svc.posted_requests()
+	check(len(posts) == 1, "requests posted to Seerr: %r" % posts)
+	check(posts[0]["json"].get("mediaId") == 841 and header(posts[0], "X-Api-User") == "2",
+	      "not Dune (1984) as alice's Seerr user: %r %r" % (posts[0]["json"],
+	                                                       posts[0]["headers"]))
+	st = fake.state()
+	typing = [(t["typing"], t["timeout"]) for t in st["typing"] if t["room_id"] == dm]
+	check(typing[:1] == [(True, 30000)] and typing[-1:] == [(False, None)],
+	      "typing while Seerr was slow: %r" % typing)
+	seen = [r["event_id"] for r in st["receipts"] if r["room_id"] == dm]
+	check(ask in seen and pick in seen, "read receipts %r, not for %s and %s" %
+	      (seen, ask, pick))
+	run.stop()
+
+
+@with_services()
+def progress_edit(run, fake, svc):
+	"""The progress message is edited in place (m.replace of the first one, m.new_content)
+	through to "ready", and the person is told once that it is ready."""
+	dm = fake.room("!dm:localhost", [ALICE])
+	run.start(run.config(services=svc.config(), alice="seerr_user = 2\n"))
+	fake.message(dm, ALICE, "get interstellar")
+	orig = wait_for("the progress message", lambda: sent_matching(fake, dm, "40%"))[0]
+	check("m.relates_to" not in orig["content"], "the first progress line is an edit")
+	check(orig["content"]["body"].startswith("Interstellar (2014): Downloading"),
+	      "progress: %r" % orig["content"]["body"])
+	svc.progress(0.6, 800)
+	e = wait_for("the 60% edit", lambda: sent_matching(fake, dm, "60%"))[0]["content"]
+	check(e["m.relates_to"] == {"rel_type": "m.replace", "event_id": orig["event_id"]},
+	      "edit relates to %r, not the first message" % e.get("m.relates_to"))
+	check(e["body"].startswith("* Interstellar (2014): Downloading") and
+	      e["m.new_content"]["body"].startswith("Interstellar (2014): Downloading") and
+	      "60%" in e["m.new_content"]["body"], "edit: %r" % e)
+	svc.available(2)
+	wait_for("the ready ping", lambda: pings(fake, dm))
+	edits = [s["content"] for s in fake.sent_in(dm) if "m.new_content" in s["content"]]
+	check(any(x["m.new_content"]["body"] == "Interstellar (2014): ready to watch"
+	          for x in edits), "the progress message never said ready")
+	check(all(x["m.relates_to"]["event_id"] == orig["event_id"] and
+	          "m.in_reply_to" not in x["m.relates_to"] for x in edits),
+	      "an edit does not replace the first message")
+	run.settle()
+	time.sleep(1.5)
+	check(len(pings(fake, dm)) == 1, "ready said %d times" % len(pings(fake, dm)))
+	run.stop()
+
+
+def pings(fake, room):
+	"""usher's "... is ready to watch" messages in `room` (not progress edits)."""
+	return [s for s in sent_matching(fake, room, "is ready to watch")
+	        if "m.relates_to" not in s["content"]]
+
+
+@with_services()
+def ready_mention(run, fake, svc):
+	"""In a group room the ready message pings the requester: m.mentions, a pill, m.text."""
+	grp = ask_in_room(run, fake, svc)
+	svc.available(2)
+	c = wait_for("the ready ping", lambda: pings(fake, grp))[0]["content"]
+	check(c["m.mentions"] == {"user_ids": [ALICE]} and c["msgtype"] == "m.text",
+	      "the ready message does not mention alice: %r" % c)
+	check(c["formatted_body"].startswith('<a href="https://matrix.to/#/%s">' % ALICE),
+	      "no pill: %r" % c["formatted_body"])
+	run.stop()
+
+
+@with_services()
+def notify_dm(run, fake, svc):
+	"""notify = dm: a person who asked in a group room is told "ready" in a direct chat
+	that usher opens (is_direct, trusted_private_chat), not in the room."""
+	grp = ask_in_room(run, fake, svc, alice="notify = dm\n")
+	check(fake.state()["created"] == [], "a direct chat was opened before it was needed")
+	svc.available(2)
+	created = wait_for("a direct chat", lambda: fake.state()["created"])
+	req = created[0]["request"]
+	check(req.get("invite") == [ALICE] and req.get("is_direct") is True and
+	      req.get("preset") == "trusted_private_chat", "createRoom: %r" % req)
+	dm = created[0]["room_id"]
+	ping = wait_for("ready in the direct chat", lambda: pings(fake, dm))
+	check("Interstellar (2014)" in ping[0]["content"]["body"], "%r" % ping[0]["content"])
+	run.settle()
+	check(pings(fake, grp) == [], "ready was said in the room too: %r" % pings(fake, grp))
+	check(len(fake.state()["created"]) == 1, "more than one direct chat opened")
+	run.stop()
+
+
+@with_services()
+def restart_owed(run, fake, svc):
+	"""usher dies after the homeserver took its reply but before the answer came back: the
+	next run makes the same transaction again, so the reply is posted once, and Seerr got
+	one request."""
+	dm = fake.room("!dm:localhost", [ALICE])
+	conf = run.config(services=svc.config(), alice="seerr_user = 2\n")
+	run.start(conf)
+	fake.faults.update(send_slow=1, slow_ms=30000)
+	fake.message(dm, ALICE, "get interstellar")
+	first = wait_for("the reply", lambda: fake.sent_in(dm))[0]
+	check("Requested Interstellar" in first["content"]["body"],
+	      "first message: %r" % first["content"]["body"])
+	time.sleep(0.3)
+	run.kill()
+	fake.faults["send_slow"] = 0
+	run.start(conf, resume=True)
+	wait_for("the same transaction again", lambda: len(
+	    [a for a in fake.state()["send_attempts"] if a["txn"] == first["txn"]]) >= 2)
+	run.settle()
+	check(len(sent_matching(fake, dm, "Requested Interstellar")) == 1,
+	      "the reply was posted twice: %r" % sent_bodies(fake, dm))
+	check(len(svc.posted_requests()) == 1, "Seerr got %d requests" %
+	      len(svc.posted_requests()))
+	run.stop()
+
+
 SCENARIOS = {f.__name__: f for f in (dm_help, group_room, invites, restart, send_retry,
-                                     rate_limit, encrypted)}
+                                     rate_limit, encrypted, dm_request, progress_edit,
+                                     ready_mention, notify_dm, restart_owed)}
 
 
 def main():

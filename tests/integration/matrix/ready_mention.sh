@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# Matrix scenario "ready_mention": see matrix_driver.py.
+exec /usr/bin/python3 "$2/tests/integration/matrix/matrix_driver.py" --usher "$1" ready_mention
