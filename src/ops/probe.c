@@ -35,6 +35,7 @@ struct probe {
 	struct probe_run *run;
 	const char *name;    /* as people know it: "Radarr" */
 	const char *section; /* "radarr" */
+	const char *url_key; /* the key holding its address: "url", "homeserver" */
 	/* What to change when the server refuses the credentials. */
 	const char *auth_fix;
 	bool done, ok;
@@ -92,6 +93,7 @@ probe_add(struct probe_run *run, const char *name, const char *section, const ch
 	p->run = run;
 	p->name = name;
 	p->section = section;
+	p->url_key = strcmp(section, "matrix") == 0 ? "homeserver" : "url";
 	p->auth_fix = auth_fix;
 	p->fd = -1;
 	run->pending++;
@@ -160,10 +162,10 @@ probe_fail(struct probe *p, const struct service_result *res, const char *url)
 		break;
 	case SERVICE_UNREACHABLE:
 		/* Connected but silent is a different fault from refused. */
-		probe_finish(p, false, "%s: %s %s — %s; check [%s] url and that %s is running",
+		probe_finish(p, false, "%s: %s %s — %s; check [%s] %s and that %s is running",
 		             p->name,
 		             strstr(reason, "timed out") ? "no answer from" : "cannot connect to",
-		             target, reason, p->section, p->name);
+		             target, reason, p->section, p->url_key, p->name);
 		break;
 	case SERVICE_TLS:
 		probe_finish(p, false,
@@ -173,13 +175,13 @@ probe_fail(struct probe *p, const struct service_result *res, const char *url)
 		break;
 	case SERVICE_NOT_FOUND:
 		probe_finish(p, false,
-		             "%s: %s answered 404 Not Found — [%s] url should be the address you "
+		             "%s: %s answered 404 Not Found — [%s] %s should be the address you "
 		             "open %s at (with its URL base, if it has one)",
-		             p->name, target, p->section, p->name);
+		             p->name, target, p->section, p->url_key, p->name);
 		break;
 	default:
-		probe_finish(p, false, "%s: %s — is [%s] url really %s?", p->name, res->message,
-		             p->section, p->name);
+		probe_finish(p, false, "%s: %s — is [%s] %s really %s?", p->name, res->message,
+		             p->section, p->url_key, p->name);
 		break;
 	}
 	free(reason);
