@@ -12,6 +12,7 @@
 #include "bot/webhook.h"
 #include "bot/requests.h"
 #include "bot/people.h"
+#include "bot/suggest.h"
 #include "bot/turn.h"
 #include "core/buf.h"
 #include "core/config.h"
@@ -79,6 +80,7 @@ struct bot {
 	struct queued_msg *queue;
 	loop_timer_id dequeue_timer;
 	struct bot_relay *relays; /* messages said outside a turn, not yet done */
+	struct suggest *suggest;
 };
 
 struct turn {
@@ -635,68 +637,22 @@ bot_request_made(void *arg, const struct request_made *m)
 		log_warnx("cannot follow %s: the store is not writable", m->label);
 }
 
-/* Titles for a network's autocomplete (Discord's /request title), looked
- * up as the API key's owner: nothing is requested, only searched. */
-struct bot_suggest {
-	struct seerr_call *call;
-	gateway_suggest_cb *done;
-	void *arg;
-};
-
-#define BOT_SUGGEST_MAX 25
-
-static void
-bot_suggest_found(void *arg, const struct service_result *res, const struct seerr_title *items,
-                  size_t count, int total_pages)
-{
-	struct bot_suggest *s = arg;
-	char words[BOT_SUGGEST_MAX][SEERR_TITLE_MAX + 16];
-	const char *titles[BOT_SUGGEST_MAX];
-	size_t i, n = 0;
-
-	(void)total_pages;
-	for (i = 0; res->error == SERVICE_OK && i < count && n < BOT_SUGGEST_MAX; i++) {
-		if (items[i].year > 0)
-			snprintf(words[n], sizeof(words[n]), "%s (%d)", items[i].title,
-			         items[i].year);
-		else
-			snprintf(words[n], sizeof(words[n]), "%s", items[i].title);
-		titles[n] = words[n];
-		n++;
-	}
-	s->done(s->arg, titles, n);
-	free(s);
-}
-
+/* Titles for a network's autocomplete (see suggest.h). */
 static void *
 bot_suggest(struct gateway *gw, const char *prefix, gateway_suggest_cb *done, void *done_arg,
             void *arg)
 {
 	struct bot *bot = arg;
-	struct bot_suggest *s;
 
 	(void)gw;
-	if (bot->seerr == NULL || prefix == NULL || strlen(prefix) < 2)
-		return NULL;
-	s = xcalloc(1, sizeof(*s));
-	s->done = done;
-	s->arg = done_arg;
-	s->call = seerr_search(bot->seerr, 0, prefix, 1, bot_suggest_found, s);
-	if (s->call == NULL) {
-		free(s);
-		return NULL;
-	}
-	return s;
+	return bot->suggest ? suggest_start(bot->suggest, prefix, done, done_arg) : NULL;
 }
 
 static void
 bot_suggest_cancel(void *handle, void *arg)
 {
-	struct bot_suggest *s = handle;
-
 	(void)arg;
-	seerr_cancel(s->call);
-	free(s);
+	suggest_cancel(handle);
 }
 
 /* What a stranger may do under unknown_users = read-only: look, not act. */
@@ -1057,6 +1013,7 @@ bot_new_with_networks(struct loop *loop, const struct config *cfg, struct store 
 		}
 	}
 	bot->seerr = seerr_new(bot->http, cfg);
+	bot->suggest = suggest_new(loop, bot->seerr);
 	bot->radarr = radarr_new(bot->http, cfg);
 	bot->sonarr = sonarr_new(bot->http, cfg);
 	bot->qbittorrent = qbittorrent_new(bot->http, cfg);
@@ -1183,6 +1140,7 @@ bot_free(struct bot *bot)
 	qbittorrent_free(bot->qbittorrent);
 	sonarr_free(bot->sonarr);
 	radarr_free(bot->radarr);
+	suggest_free(bot->suggest);
 	seerr_free(bot->seerr);
 	http_free(bot->http);
 	nlu_free(bot->nlu);
