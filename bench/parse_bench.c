@@ -14,7 +14,10 @@
  * parse_bench --messages 20000` and divide by its 2000 + 20000 x (1 + PASSES)
  * parses.
  *
- * usage: parse_bench [--grammars DIR] [--messages N]
+ * `--slowest N` also prints the N slowest distinct messages by their best
+ * time: the ones to look at when the p99 goes up.
+ *
+ * usage: parse_bench [--grammars DIR] [--messages N] [--slowest N]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +135,35 @@ cmp_long(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Prints the `top` distinct messages of msgs[0..n) slowest by best[]. */
+static void
+print_slowest(char **msgs, const long *best, size_t n, size_t top)
+{
+	size_t *order = xmalloc(n * sizeof(*order)), shown = 0, i, j, k;
+
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	for (i = 0; i < n && shown < top; i++) {
+		/* A partial selection sort: `top` is small. */
+		for (j = i + 1, k = i; j < n; j++) {
+			if (best[order[j]] > best[order[k]])
+				k = j;
+		}
+		size_t t = order[i];
+		order[i] = order[k];
+		order[k] = t;
+		for (j = 0; j < i; j++) {
+			if (strcmp(msgs[order[j]], msgs[order[i]]) == 0)
+				break;
+		}
+		if (j < i)
+			continue;
+		printf("slow: %8.2f us  %s\n", (double)best[order[i]] / 1e3, msgs[order[i]]);
+		shown++;
+	}
+	free(order);
+}
+
 static long
 ns_between(const struct timespec *a, const struct timespec *b)
 {
@@ -142,7 +174,7 @@ int
 main(int argc, char **argv)
 {
 	const char *dir = USHER_TESTS_DIR "/../grammars";
-	size_t want = 200000, n = 0, i, nt = sizeof(titles) / sizeof(titles[0]);
+	size_t want = 200000, n = 0, i, nt = sizeof(titles) / sizeof(titles[0]), slowest = 0;
 	size_t ntp = sizeof(templates) / sizeof(templates[0]),
 	       nf = sizeof(fixed) / sizeof(fixed[0]);
 	char err[512], **msgs;
@@ -157,6 +189,8 @@ main(int argc, char **argv)
 			dir = argv[i + 1];
 		else if (strcmp(argv[i], "--messages") == 0)
 			want = strtoul(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--slowest") == 0)
+			slowest = strtoul(argv[i + 1], NULL, 10);
 	}
 	if (want < 1000)
 		want = 1000;
@@ -205,6 +239,8 @@ main(int argc, char **argv)
 			}
 		}
 	}
+	if (slowest > 0)
+		print_slowest(msgs, best, n, slowest);
 	qsort(lat, n, sizeof(*lat), cmp_long);
 	qsort(best, n, sizeof(*best), cmp_long);
 	printf("grammar: %zu patterns from %s\n", grammar_rule_count(g), dir);

@@ -19,13 +19,26 @@ grammar_run(const struct grammar *g, const pcre2_code *re, bool jit, const char 
 }
 
 static bool
+is_tail_punct(char c)
+{
+	switch (c) {
+	case ',':
+	case '?':
+	case '!':
+	case '.':
+	case ';':
+	case ':':
+	case '~':
+		return true;
+	}
+	return false;
+}
+
+static bool
 tail_unit_start(const char *s, size_t p)
 {
-	static const char punct[] = ",?!.;:~";
-
 	/* Every tail unit starts at a space or at attached punctuation. */
-	return s[p] == ' ' || (memchr(punct, s[p], sizeof(punct) - 1) &&
-	                       !memchr(punct, s[p - 1], sizeof(punct) - 1) && s[p - 1] != ' ');
+	return s[p] == ' ' || (is_tail_punct(s[p]) && !is_tail_punct(s[p - 1]) && s[p - 1] != ' ');
 }
 
 /* Where the tail ("please", "thanks", "?!", 👍) of s[0..len) starts, or len.
@@ -40,12 +53,15 @@ tail_start(const struct grammar *g, const char *s, size_t len)
 	if (g->tail == NULL)
 		return len;
 	for (p = len; p-- > 1 && misses < 5;) {
-		unsigned char a = (unsigned char)s[p], b;
+		unsigned char a = (unsigned char)s[p], b, c;
 
 		if (!tail_unit_start(s, p))
 			continue;
 		b = p + 1 < len ? (unsigned char)s[p + 1] : 0;
+		c = p + 2 < len ? (unsigned char)s[p + 2] : 0;
 		if ((b == 0 || (g->tail_pair[a][b / 8] & (1u << (b % 8)))) &&
+		    (a != ' ' || b >= 0x80 || c == 0 || c >= 0x80 ||
+		     (g->tail_space3[b][c / 8] & (1u << (c % 8)))) &&
 		    grammar_run(g, g->tail, g->tail_jit, s, len, p) > 0) {
 			best = p;
 			misses = 0;
@@ -63,17 +79,6 @@ is_word_byte(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 	       c == '\'' || c >= 0x80;
-}
-
-static int
-cmp_need_key(const char *w, size_t len, const struct need_word *n)
-{
-	size_t m = len < n->len ? len : n->len;
-	int c = memcmp(w, n->word, m);
-
-	if (c != 0)
-		return c;
-	return len < n->len ? -1 : len > n->len;
 }
 
 /* The need groups whose words appear in the `len` bytes at `s`. */
@@ -97,8 +102,12 @@ needs_met(const struct grammar *g, const char *s, size_t len)
 		for (uint32_t j = 0; j < g->nneed_first[(unsigned char)s[p]]; j++) {
 			const struct need_word *n =
 			    &g->needs[g->need_first[(unsigned char)s[p]][j]];
-			if (n->prefix ? (w - p >= n->len && memcmp(s + p, n->word, n->len) == 0)
-			              : cmp_need_key(s + p, w - p, n) == 0)
+			/* The first byte is known equal; most others differ at
+			 * the second, or only let through groups already met. */
+			if ((n->groups & ~met) != 0 &&
+			    (n->prefix ? w - p >= n->len : w - p == n->len) &&
+			    (n->len < 2 || s[p + 1] == n->word[1]) &&
+			    memcmp(s + p, n->word, n->len) == 0)
 				met |= n->groups;
 		}
 		p = w;
@@ -127,8 +136,11 @@ candidates(const struct grammar *g, const char *s, size_t len)
 		size_t mid = (lo + hi) / 2;
 		const struct first_word *fw = &g->words[mid];
 		size_t m = w < fw->len ? w : fw->len;
-		int c = memcmp(s, fw->word, m);
+		/* Most steps differ at the first byte: no call for those. */
+		int c = (unsigned char)s[0] - (unsigned char)fw->word[0];
 
+		if (c == 0)
+			c = memcmp(s, fw->word, m);
 		if (c == 0)
 			c = w < fw->len ? -1 : w > fw->len;
 		if (c == 0)
@@ -156,15 +168,17 @@ parse_from(const struct grammar *g, size_t start, size_t end, const char *text, 
 	uint64_t allowed = 0;
 	bool words_seen = false;
 	struct intent tmp;
+	struct slot_spans sp;
 
 	for (i = 0; i < cand->n; i++) {
 		const struct rule *r = &g->rules[cand->idx[i]];
 		size_t tlen;
-		int n;
 
 		if (r->priority < best_prio)
 			break;
-		if (r->minlen > slen)
+		/* It cannot fill more slots than it has: no use trying it
+		 * against a match of the same priority that filled more. */
+		if (r->minlen > slen || r->nslots < best_slots)
 			continue;
 		if (r->need != 0) {
 			if (!words_seen) {
@@ -176,24 +190,33 @@ parse_from(const struct grammar *g, size_t start, size_t end, const char *text, 
 		}
 		if (grammar_run(g, r->code, r->jit, s, slen, 0) <= 0)
 			continue;
-		n = grammar_slots_count(g, r);
-		tlen = grammar_slots_title_length(g, r);
-		if (n < best_slots || (n == best_slots && tlen >= best_tlen))
+		grammar_slots_read(g, r, &sp);
+		tlen = sp.set & (1u << SLOT_TITLE) ? sp.b[SLOT_TITLE] - sp.a[SLOT_TITLE] : 0;
+		if (sp.count < best_slots || (sp.count == best_slots && tlen >= best_tlen))
 			continue;
 		intent_clear(&tmp);
 		tmp.kind = r->kind;
 		tmp.media = r->media;
-		if (grammar_slots_extract(g, r, start, text, len, &tmp) < 0)
+		if (grammar_slots_extract(g, &sp, start, text, len, &tmp) < 0)
 			continue;
 		tmp.confidence = r->confidence;
 		tmp.source = SOURCE_GRAMMAR;
 		strlcpy_u(tmp.rule, r->name, sizeof(tmp.rule));
 		*out = tmp;
 		best_prio = r->priority;
-		best_slots = n;
+		best_slots = sp.count;
 		best_tlen = tlen;
 	}
 	return best_prio >= 0;
+}
+
+/* Whether a lead can begin the `len` > 0 bytes at `s`, by its first two. */
+static bool
+lead_may_start(const struct grammar *g, const char *s, size_t len)
+{
+	unsigned char a = (unsigned char)s[0], b = len > 1 ? (unsigned char)s[1] : 0;
+
+	return a >= 0x80 || b >= 0x80 || b == 0 || (g->lead_pair[a][b / 8] & (1u << (b % 8)));
 }
 
 void
@@ -212,7 +235,8 @@ grammar_parse_n(const struct grammar *g, const char *text, size_t len, struct in
 	if (base >= nm->len)
 		return;
 	start = base;
-	if (g->lead != NULL && grammar_run(g, g->lead, g->lead_jit, nm->text, nm->len, base) > 0) {
+	if (g->lead != NULL && lead_may_start(g, nm->text + base, nm->len - base) &&
+	    grammar_run(g, g->lead, g->lead_jit, nm->text, nm->len, base) > 0) {
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(g->md);
 		if (ov[1] < nm->len)
 			start = ov[1];

@@ -58,6 +58,7 @@ struct rule {
 	bool jit;
 	uint32_t minlen; /* characters; a shorter text cannot match */
 	uint64_t need;   /* its `need:` group bit; 0: tried whatever the words */
+	uint8_t nslots;  /* slots it has groups for: most a match can fill */
 	uint8_t ngroups[SLOT_COUNT];
 	uint16_t groups[SLOT_COUNT][SLOT_GROUPS_MAX];
 };
@@ -104,6 +105,9 @@ struct grammar {
 	int ngroups;
 	pcre2_code *lead; /* stripped before the rules are tried; may be NULL */
 	bool lead_jit;
+	/* lead_pair[a][b / 8] bit b % 8: can a lead begin with the bytes a b
+	 * (a ASCII; b 0 at the end of the text)? */
+	uint8_t (*lead_pair)[32];
 	pcre2_code *tail; /* stripped off the end likewise; may be NULL */
 	bool tail_jit;
 	char *tail_src; /* the files' tail alternatives, kept to add bot names */
@@ -111,6 +115,9 @@ struct grammar {
 	 * Asked of the tail pattern at load, so most places where a tail
 	 * cannot start are passed over without running it. */
 	uint8_t (*tail_pair)[32];
+	/* tail_space3[b][c / 8] bit c % 8: can a tail begin with ' ' b c (both
+	 * ASCII)? Most words are a space and two letters no tail starts with. */
+	uint8_t (*tail_space3)[16];
 	/* Leading address to the bot by a name set with grammar_set_bot_names()
 	 * ("jarvis,", "@jarvis:example.org", "hey jarvis"); NULL: only the
 	 * default name, which normalize removes. */
@@ -141,19 +148,38 @@ int grammar_run(const struct grammar *g, const pcre2_code *re, bool jit, const c
  * Returns 0, or -1 out of memory. */
 int grammar_index_build(struct grammar *g, uint8_t (*bitmaps)[32], const bool *anys, char **vocab,
                         size_t nvocab);
+/* Builds g->lead_pair from g->lead. */
+void grammar_index_build_lead(struct grammar *g);
 /* Builds g->tail (g->tail_src plus any bot names) and its pair table, and
  * g->address. Returns 0, or -1 with `g` unchanged when a pattern does not
  * compile. */
 int grammar_index_build_tail(struct grammar *g, const char *const *names, size_t nnames);
 
-/* Fills `in` from the last match (g->md) of rule `r` on g->norm->text +
- * start; `orig` (`olen` bytes) is what was typed. Returns -1 when the match
- * does not make a usable intent (an empty title, a season with no number). */
-int grammar_slots_extract(const struct grammar *g, const struct rule *r, size_t start,
+/* Where the slots of a match lie: for each slot, the first of its groups
+ * that took part, relative to the matched text. */
+struct slot_spans {
+	uint32_t set; /* bit s: slot s took part */
+	int count;    /* how many did */
+	size_t a[SLOT_COUNT], b[SLOT_COUNT];
+};
+
+/* Reads the slots of the last match (g->md) of rule `r` into `sp`. */
+void grammar_slots_read(const struct grammar *g, const struct rule *r, struct slot_spans *sp);
+/* Fills `in` from the slots `sp` of a match on g->norm->text + start;
+ * `orig` (`olen` bytes) is what was typed. Returns -1 when the match does
+ * not make a usable intent (an empty title, a season with no number). */
+int grammar_slots_extract(const struct grammar *g, const struct slot_spans *sp, size_t start,
                           const char *orig, size_t olen, struct intent *in);
-/* Number of slots the last match of `r` filled. */
-int grammar_slots_count(const struct grammar *g, const struct rule *r);
-/* Bytes the title group of the last match of `r` took (0: none). */
-size_t grammar_slots_title_length(const struct grammar *g, const struct rule *r);
+
+/* `pattern` rewritten so that PCRE2 tries fewer alternatives: branches
+ * spelling words share their first characters ("movie|mini-?series|film"
+ * becomes "m(?:ovie|ini-?series)|film"); what it matches and captures is
+ * unchanged. Returns a new string the caller frees, or NULL when the
+ * pattern uses syntax the rewriter does not follow (use it as written). */
+char *grammar_factor(const char *pattern);
+/* Compiles `pattern` (`options`) factored when that compiles, else as
+ * written; NULL with *code and *at set as pcre2_compile() does. The caller
+ * frees the result with pcre2_code_free(). */
+pcre2_code *grammar_compile(const char *pattern, uint32_t options, int *code, PCRE2_SIZE *at);
 
 #endif

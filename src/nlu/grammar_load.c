@@ -167,7 +167,7 @@ compile(struct loader *ld, int line, const char *prefix, const char *expanded, c
 	PCRE2_SIZE at;
 	pcre2_code *re;
 
-	re = pcre2_compile((PCRE2_SPTR)full, PCRE2_ZERO_TERMINATED, options, &code, &at, NULL);
+	re = grammar_compile(full, options, &code, &at);
 	if (re == NULL) {
 		PCRE2_UCHAR msg[256];
 		size_t plen = strlen(prefix), elen = strlen(expanded), shown;
@@ -261,6 +261,7 @@ map_groups(struct loader *ld, int line, struct rule *r)
 	PCRE2_SPTR table;
 
 	memset(r->ngroups, 0, sizeof(r->ngroups));
+	r->nslots = 0;
 	pcre2_pattern_info(r->code, PCRE2_INFO_NAMECOUNT, &count);
 	pcre2_pattern_info(r->code, PCRE2_INFO_NAMEENTRYSIZE, &size);
 	pcre2_pattern_info(r->code, PCRE2_INFO_NAMETABLE, &table);
@@ -276,6 +277,8 @@ map_groups(struct loader *ld, int line, struct rule *r)
 		}
 		if (s == SLOT_COUNT)
 			return fail(ld, line, "unknown slot (?<%s>...)", name);
+		if (r->ngroups[s] == 0)
+			r->nslots++;
 		if (r->ngroups[s] < SLOT_GROUPS_MAX)
 			r->groups[s][r->ngroups[s]++] = group;
 	}
@@ -643,11 +646,12 @@ grammar_finish(struct loader *ld, uint8_t (*bitmaps)[32], const bool *anys)
 	if (ld->lead_alt.len > 0) {
 		int code;
 		PCRE2_SIZE at;
-		g->lead = pcre2_compile((PCRE2_SPTR)ld->lead_alt.data, ld->lead_alt.len,
-		                        COMPILE_OPTIONS | PCRE2_ANCHORED, &code, &at, NULL);
+		g->lead = grammar_compile(ld->lead_alt.data, COMPILE_OPTIONS | PCRE2_ANCHORED,
+		                          &code, &at);
 		if (g->lead == NULL)
 			return fail(ld, 0, "the combined lead does not compile");
 		g->lead_jit = pcre2_jit_compile(g->lead, PCRE2_JIT_COMPLETE) == 0;
+		grammar_index_build_lead(g);
 	}
 	g->mctx = pcre2_match_context_create(NULL);
 	g->jit_stack = pcre2_jit_stack_create(JIT_STACK_START, JIT_STACK_MAX, NULL);
@@ -796,6 +800,8 @@ grammar_free(struct grammar *g)
 	pcre2_code_free(g->address);
 	free(g->tail_src);
 	free(g->tail_pair);
+	free(g->tail_space3);
+	free(g->lead_pair);
 	pcre2_match_data_free(g->md);
 	pcre2_jit_stack_free(g->jit_stack);
 	pcre2_match_context_free(g->mctx);

@@ -160,21 +160,41 @@ is_space_at(const char *s, size_t *n)
 	return false;
 }
 
-static const char *const quote_marks[] = {"\"",       "\xe2\x80\x9c", "\xe2\x80\x9d",
-                                          "\xc2\xab", "\xc2\xbb",     "\xe2\x80\x9e"};
-static const char *const title_suffixes[] = {
-    " the movie", " the film", " the show", " the series", " please", " pls",  " plz",
-    " for me",    " for us",   " thanks",   " thank you",  " thx",    " asap",
+/* Every quote mark starts with one of the bytes '"' \xc2 \xe2, every
+ * suffix with a space: most places are passed over on their first byte. */
+#define LIT(s)                                                                                     \
+	{                                                                                          \
+		s, sizeof(s) - 1                                                                   \
+	}
+static const struct lit {
+	const char *s;
+	size_t len;
+} quote_marks[] = {LIT("\""),       LIT("\xe2\x80\x9c"), LIT("\xe2\x80\x9d"),
+                   LIT("\xc2\xab"), LIT("\xc2\xbb"),     LIT("\xe2\x80\x9e")},
+  title_suffixes[] = {
+      LIT(" the movie"), LIT(" the film"), LIT(" the show"), LIT(" the series"), LIT(" please"),
+      LIT(" pls"),       LIT(" plz"),      LIT(" for me"),   LIT(" for us"),     LIT(" thanks"),
+      LIT(" thank you"), LIT(" thx"),      LIT(" asap"),
 };
+#undef LIT
+
+static bool
+may_be_quote(unsigned char c)
+{
+	return c == '"' || c == 0xc2 || c == 0xe2;
+}
 
 static size_t
-quote_at(const char *s)
+quote_at(const char *s, size_t len)
 {
 	size_t i;
 
+	if (len == 0 || !may_be_quote((unsigned char)s[0]))
+		return 0;
 	for (i = 0; i < sizeof(quote_marks) / sizeof(quote_marks[0]); i++) {
-		if (strncmp(s, quote_marks[i], strlen(quote_marks[i])) == 0)
-			return strlen(quote_marks[i]);
+		if (len >= quote_marks[i].len &&
+		    memcmp(s, quote_marks[i].s, quote_marks[i].len) == 0)
+			return quote_marks[i].len;
 	}
 	return 0;
 }
@@ -185,8 +205,9 @@ quote_before(const char *s, size_t len)
 	size_t i;
 
 	for (i = 0; i < sizeof(quote_marks) / sizeof(quote_marks[0]); i++) {
-		size_t q = strlen(quote_marks[i]);
-		if (len >= q && strncmp(s + len - q, quote_marks[i], q) == 0)
+		size_t q = quote_marks[i].len;
+		if (len >= q && s[len - 1] == quote_marks[i].s[q - 1] &&
+		    memcmp(s + len - q, quote_marks[i].s, q) == 0)
 			return q;
 	}
 	return 0;
@@ -229,7 +250,7 @@ clean_title(char *t)
 			t[len] = '\0';
 			changed = true;
 		}
-		if ((q = quote_at(t)) > 0) {
+		if ((q = quote_at(t, len)) > 0) {
 			memmove(t, t + q, len - q + 1);
 			len -= q;
 			changed = true;
@@ -243,9 +264,19 @@ clean_title(char *t)
 			memmove(t, t + 1, len--);
 			changed = true;
 		}
+		/* Taken off one at a time, in the order of the table, as
+		 * long as one is there ("dune the movie please"). */
 		for (i = 0; i < sizeof(title_suffixes) / sizeof(title_suffixes[0]); i++) {
-			size_t sl = strlen(title_suffixes[i]);
-			if (len > sl && strncasecmp(t + len - sl, title_suffixes[i], sl) == 0) {
+			size_t sl = title_suffixes[i].len;
+			char last;
+
+			if (len <= sl)
+				continue;
+			last = t[len - 1];
+			if (last >= 'A' && last <= 'Z')
+				last = (char)(last + 32);
+			if (last == title_suffixes[i].s[sl - 1] &&
+			    strncasecmp(t + len - sl, title_suffixes[i].s, sl) == 0) {
 				len -= sl;
 				t[len] = '\0';
 				changed = true;
@@ -264,24 +295,39 @@ has_word_char(const char *t)
 	return false;
 }
 
-/* Span of the first group of slot `s` that took part, relative to the
- * matched text; false when none did. */
-static bool
-slot_span(const struct grammar *g, const struct rule *r, int s, size_t *a, size_t *b)
+void
+grammar_slots_read(const struct grammar *g, const struct rule *r, struct slot_spans *sp)
 {
 	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(g->md);
 	uint32_t pairs = pcre2_get_ovector_count(g->md);
-	int k;
+	int s, k;
 
-	for (k = 0; k < r->ngroups[s]; k++) {
-		uint16_t grp = r->groups[s][k];
-		if (grp < pairs && ov[2 * grp] != PCRE2_UNSET) {
-			*a = ov[2 * grp];
-			*b = ov[2 * grp + 1];
-			return true;
+	sp->set = 0;
+	sp->count = 0;
+	for (s = 0; s < SLOT_COUNT; s++) {
+		for (k = 0; k < r->ngroups[s]; k++) {
+			uint16_t grp = r->groups[s][k];
+			if (grp < pairs && ov[2 * grp] != PCRE2_UNSET) {
+				sp->a[s] = ov[2 * grp];
+				sp->b[s] = ov[2 * grp + 1];
+				sp->set |= 1u << s;
+				sp->count++;
+				break;
+			}
 		}
 	}
-	return false;
+}
+
+/* Span of slot `s` in the match, relative to the matched text; false when
+ * none of its groups took part. */
+static bool
+slot_span(const struct slot_spans *sp, int s, size_t *a, size_t *b)
+{
+	if (!(sp->set & (1u << s)))
+		return false;
+	*a = sp->a[s];
+	*b = sp->b[s];
+	return true;
 }
 
 static bool
@@ -294,8 +340,8 @@ is_upper_at(const char *orig, size_t olen, size_t at)
  * Title Case along with it, is part of the title, not a media hint. Moves
  * *a back over it (and its article) and returns true in that case. */
 static bool
-title_takes_media(const struct grammar *g, const struct rule *r, size_t start, const char *orig,
-                  size_t olen, size_t *a)
+title_takes_media(const struct grammar *g, const struct slot_spans *sp, size_t start,
+                  const char *orig, size_t olen, size_t *a)
 {
 	const struct normalized *nm = g->norm;
 	const char *s = nm->text + start;
@@ -303,7 +349,7 @@ title_takes_media(const struct grammar *g, const struct rule *r, size_t start, c
 	int m;
 
 	for (m = SLOT_MOVIE; m <= SLOT_OTHER; m++) {
-		if (slot_span(g, r, m, &ma, &mb) && mb <= *a && ma < mb)
+		if (slot_span(sp, m, &ma, &mb) && mb <= *a && ma < mb)
 			break;
 	}
 	if (m > SLOT_OTHER)
@@ -325,18 +371,18 @@ title_takes_media(const struct grammar *g, const struct rule *r, size_t start, c
  * Returns -1 when the match does not make a usable intent (an empty
  * title, a season group with no number). */
 int
-grammar_slots_extract(const struct grammar *g, const struct rule *r, size_t start, const char *orig,
-                      size_t olen, struct intent *in)
+grammar_slots_extract(const struct grammar *g, const struct slot_spans *sp, size_t start,
+                      const char *orig, size_t olen, struct intent *in)
 {
 	const struct normalized *nm = g->norm;
 	const char *s = nm->text + start;
 	size_t a, b;
 	bool media_in_title = false;
 
-	if (slot_span(g, r, SLOT_TITLE, &a, &b)) {
-		media_in_title = title_takes_media(g, r, start, orig, olen, &a);
+	if (slot_span(sp, SLOT_TITLE, &a, &b)) {
+		media_in_title = title_takes_media(g, sp, start, orig, olen, &a);
 		char buf[NORMALIZE_MAX * 2 + 8];
-		size_t os, oe;
+		size_t os, oe, n;
 
 		while (a < b && s[a] == ' ')
 			a++;
@@ -351,78 +397,57 @@ grammar_slots_extract(const struct grammar *g, const struct rule *r, size_t star
 		clean_title(buf);
 		if (!has_word_char(buf))
 			return -1;
-		normalize_utf8_copy(in->title, sizeof(in->title), buf, strlen(buf));
+		/* buf is valid UTF-8 already: cut it at a character boundary. */
+		n = strlen(buf);
+		if (n >= sizeof(in->title)) {
+			n = sizeof(in->title) - 1;
+			while (n > 0 && ((unsigned char)buf[n] & 0xC0) == 0x80)
+				n--;
+		}
+		memcpy(in->title, buf, n);
+		in->title[n] = '\0';
 	}
-	if (slot_span(g, r, SLOT_YEAR, &a, &b)) {
+	if (slot_span(sp, SLOT_YEAR, &a, &b)) {
 		const char *p = s + a;
 		int y = read_number(&p, s + b);
 		if (y >= 1880 && y <= 2100)
 			in->year = y;
 	}
-	if (slot_span(g, r, SLOT_SEASON, &a, &b)) {
+	if (slot_span(sp, SLOT_SEASON, &a, &b)) {
 		parse_seasons(s + a, s + b, in);
 		if (in->season_count == 0)
 			return -1;
 		in->seasons = SEASONS_LIST;
-	} else if (slot_span(g, r, SLOT_ALL_SEASONS, &a, &b)) {
+	} else if (slot_span(sp, SLOT_ALL_SEASONS, &a, &b)) {
 		in->seasons = SEASONS_ALL;
-	} else if (slot_span(g, r, SLOT_LATEST, &a, &b)) {
+	} else if (slot_span(sp, SLOT_LATEST, &a, &b)) {
 		in->seasons = SEASONS_LATEST;
 	}
-	if (slot_span(g, r, SLOT_EPISODE, &a, &b)) {
+	if (slot_span(sp, SLOT_EPISODE, &a, &b)) {
 		const char *p = s + a;
 		int e = read_number(&p, s + b);
 		if (e <= 0 || e > 9999)
 			return -1;
 		in->episode = e;
 	}
-	if (slot_span(g, r, SLOT_CHOICE, &a, &b)) {
+	if (slot_span(sp, SLOT_CHOICE, &a, &b)) {
 		const char *p = s + a;
 		int c = read_number(&p, s + b);
 		if (c <= 0 || c > 50)
 			return -1;
 		in->choice = c;
 	}
-	if (slot_span(g, r, SLOT_UHD, &a, &b))
+	if (slot_span(sp, SLOT_UHD, &a, &b))
 		in->want_4k = true;
 	if (media_in_title)
 		;
-	else if (slot_span(g, r, SLOT_OTHER, &a, &b))
+	else if (slot_span(sp, SLOT_OTHER, &a, &b))
 		in->media = MEDIA_OTHER;
-	else if (slot_span(g, r, SLOT_TV, &a, &b))
+	else if (slot_span(sp, SLOT_TV, &a, &b))
 		in->media = MEDIA_TV;
-	else if (slot_span(g, r, SLOT_MOVIE, &a, &b))
+	else if (slot_span(sp, SLOT_MOVIE, &a, &b))
 		in->media = MEDIA_MOVIE;
 	if (in->media == MEDIA_ANY && (in->seasons != SEASONS_NONE || in->episode > 0))
 		in->media = MEDIA_TV;
 	return 0;
-}
-
-/* Bytes the title group took: of two equal matches, the one that explains
- * more of the message with its own words is the more specific. */
-size_t
-grammar_slots_title_length(const struct grammar *g, const struct rule *r)
-{
-	size_t a, b;
-
-	return slot_span(g, r, SLOT_TITLE, &a, &b) ? b - a : 0;
-}
-
-int
-grammar_slots_count(const struct grammar *g, const struct rule *r)
-{
-	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(g->md);
-	uint32_t pairs = pcre2_get_ovector_count(g->md);
-	int s, k, n = 0;
-
-	for (s = 0; s < SLOT_COUNT; s++) {
-		for (k = 0; k < r->ngroups[s]; k++) {
-			uint16_t grp = r->groups[s][k];
-			if (grp < pairs && ov[2 * grp] != PCRE2_UNSET) {
-				n++;
-				break;
-			}
-		}
-	}
-	return n;
 }

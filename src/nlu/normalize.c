@@ -5,7 +5,8 @@
 /* Chat shorthand spelled out before matching, so the grammar names each
  * word once. Only whole words are replaced; titles are copied from the
  * original text, so a replacement never changes what a person asked for.
- * Kept in byte order of `from`: shorthand_find() searches it by halves. */
+ * Kept in byte order of `from`: shorthand_find() looks up the entries
+ * with a word's first byte. */
 #define SH(f, t)                                                                                   \
 	{                                                                                          \
 		f, sizeof(f) - 1, t, sizeof(t) - 1                                                 \
@@ -41,25 +42,41 @@ static const struct {
 #define NSHORTHAND    (sizeof(shorthand) / sizeof(shorthand[0]))
 #define SHORTHAND_MAX 8 /* the longest `from` */
 
+/* shorthand[first_at[c] .. first_at[c + 1]) are the entries starting with
+ * byte c; built on first use (usher parses on one thread). */
+static uint8_t first_at[257];
+static bool first_built;
+
+static void
+build_first_at(void)
+{
+	size_t i, c = 0;
+
+	for (i = 0; i < NSHORTHAND; i++) {
+		while (c <= (unsigned char)shorthand[i].from[0])
+			first_at[c++] = (uint8_t)i;
+	}
+	while (c <= 256)
+		first_at[c++] = (uint8_t)NSHORTHAND;
+	first_built = true;
+}
+
 /* Index of the shorthand spelled by the k bytes at w, or NSHORTHAND. Every
- * word of every message comes here, so the table is searched by halves. */
+ * word of every message comes here: only the few entries with its first
+ * byte are looked at, and of those only the ones of its length compared. */
 static size_t
 shorthand_find(const char *w, size_t k)
 {
-	size_t lo = 0, hi = NSHORTHAND;
+	unsigned char c = (unsigned char)w[0];
+	size_t i;
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2, fl = shorthand[mid].from_len;
-		int c = memcmp(w, shorthand[mid].from, k < fl ? k : fl);
-
-		if (c == 0)
-			c = k < fl ? -1 : k > fl;
-		if (c == 0)
-			return mid;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
+	if (k > SHORTHAND_MAX)
+		return NSHORTHAND;
+	if (!first_built)
+		build_first_at();
+	for (i = first_at[c]; i < first_at[c + 1]; i++) {
+		if (shorthand[i].from_len == k && memcmp(w, shorthand[i].from, k) == 0)
+			return i;
 	}
 	return NSHORTHAND;
 }
@@ -270,7 +287,8 @@ classify(int32_t cp, int32_t *mapped)
 	return C_CHAR;
 }
 
-/* Appends k bytes that came from input span [from, to). */
+/* Appends k bytes that came from input span [from, to). The text is
+ * terminated once a pass ends, not after every byte. */
 static inline int
 emit(struct normalized *n, const char *bytes, size_t k, size_t from, size_t to)
 {
@@ -286,15 +304,27 @@ emit(struct normalized *n, const char *bytes, size_t k, size_t from, size_t to)
 		n->to[n->len] = (uint16_t)to;
 		n->len++;
 	}
-	n->text[n->len] = '\0';
 	return 0;
 }
 
-static int
+static inline int
 is_collapsible(char c)
 {
-	return c == '?' || c == '!' || c == '.' || c == ',' || c == '-' || c == ':' || c == ';' ||
-	       c == '~' || c == '*' || c == '_' || c == '=';
+	switch (c) {
+	case '?':
+	case '!':
+	case '.':
+	case ',':
+	case '-':
+	case ':':
+	case ';':
+	case '~':
+	case '*':
+	case '_':
+	case '=':
+		return 1;
+	}
+	return 0;
 }
 
 /* Pass one: characters. Spaces, quotes, dashes, emoji, case, punctuation. */
@@ -323,8 +353,19 @@ pass_chars(const unsigned char *s, size_t len, struct normalized *n)
 				return;
 			space = 0;
 			i++;
-			if (emit(n, &c, 1, start, i) < 0)
+			if (n->len >= NORMALIZE_MAX) {
+				n->too_long = true;
 				return;
+			}
+			n->text[n->len] = c;
+			n->from[n->len] = (uint16_t)start;
+			n->to[n->len] = (uint16_t)i;
+			n->len++;
+			continue;
+		}
+		if (s[i] == ' ') {
+			space = 1;
+			i++;
 			continue;
 		}
 		i += normalize_utf8_decode(s + i, len - i, &cp);
@@ -453,22 +494,49 @@ pass_words(const struct normalized *in, struct normalized *out)
 		while (w < len && is_word_byte((unsigned char)t[w]))
 			w++;
 		k = w - p;
-		r = k <= SHORTHAND_MAX ? shorthand_find(t + p, k) : NSHORTHAND;
+		r = shorthand_find(t + p, k);
 		if (r < NSHORTHAND) {
 			if (emit(out, shorthand[r].to, shorthand[r].to_len, in->from[p],
 			         in->to[w - 1]) < 0)
 				return;
 		} else {
-			size_t i;
-			for (i = p; i < w; i++) {
-				if (emit(out, t + i, 1, in->from[i], in->to[i]) < 0)
-					return;
+			if (out->len + k > NORMALIZE_MAX) {
+				out->too_long = true;
+				return;
 			}
+			memcpy(out->text + out->len, t + p, k);
+			memcpy(out->from + out->len, in->from + p, k * sizeof(*out->from));
+			memcpy(out->to + out->len, in->to + p, k * sizeof(*out->to));
+			out->len += k;
 		}
 		p = w;
 	}
 	while (out->len > 0 && out->text[out->len - 1] == ' ')
-		out->text[--out->len] = '\0';
+		out->len--;
+}
+
+/* Whether pass two would change `n`: an address to cut or shorthand to
+ * spell out (pass one leaves no doubled, leading or trailing spaces). */
+static bool
+has_words_work(const struct normalized *n)
+{
+	const char *t = n->text;
+	size_t len = n->len, p = 0, w;
+
+	if (len > 0 && address_len(t, len) > 0)
+		return true;
+	while (p < len) {
+		if (!is_word_byte((unsigned char)t[p])) {
+			p++;
+			continue;
+		}
+		for (w = p; w < len && is_word_byte((unsigned char)t[w]); w++)
+			;
+		if (shorthand_find(t + p, w - p) < NSHORTHAND)
+			return true;
+		p = w;
+	}
+	return false;
 }
 
 int
@@ -476,14 +544,23 @@ normalize_text(const char *src, size_t len, struct normalized *out)
 {
 	struct normalized tmp;
 
-	tmp.len = 0;
-	tmp.too_long = false;
-	tmp.text[0] = '\0';
-	pass_chars((const unsigned char *)src, len, &tmp);
 	out->len = 0;
-	out->too_long = tmp.too_long;
-	out->text[0] = '\0';
-	pass_words(&tmp, out);
+	out->too_long = false;
+	pass_chars((const unsigned char *)src, len, out);
+	while (out->len > 0 && out->text[out->len - 1] == ' ') /* cut off mid-message */
+		out->len--;
+	/* Most messages hold no shorthand and no address: pass one's text is
+	 * final, and copying it to run pass two is skipped. */
+	if (has_words_work(out)) {
+		tmp.len = out->len;
+		tmp.too_long = out->too_long;
+		memcpy(tmp.text, out->text, out->len);
+		memcpy(tmp.from, out->from, out->len * sizeof(*tmp.from));
+		memcpy(tmp.to, out->to, out->len * sizeof(*tmp.to));
+		out->len = 0;
+		pass_words(&tmp, out);
+	}
+	out->text[out->len] = '\0';
 	return out->too_long ? -1 : 0;
 }
 
