@@ -9,9 +9,9 @@
  * cycle (getrusage, this process only: curl, JSON, matching, rendering,
  * SQLite), the wall time, and the edits.
  *
- * Targets: calls per cycle constant (4 logical calls; Radarr's queue is
- * paged by 100, so its HTTP requests grow with the queue), CPU per cycle
- * at most 5 ms at 1,000.
+ * Targets: calls per cycle constant (4: Radarr's queue comes in one page;
+ * the first cycle also looks each film up once), CPU per cycle at most
+ * 5 ms at 1,000.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,41 +119,38 @@ seerr_routes(long n)
 	                 "results", (json_int_t)n, "page", 1, "results", results);
 }
 
-/* Radarr: one downloading record per film, in pages of 100. */
+/* Radarr: one downloading record per film, the queue in one page without
+ * the movie (as usher asks for it), and each film by its id for the first
+ * time usher sees it. */
 static json_t *
 radarr_routes(long n)
 {
-	json_t *routes = json_array();
-	long pages = (n + 99) / 100, pg, i;
+	json_t *routes = json_array(), *records = json_array();
+	char h[48], title[64], path[48];
+	long i;
 
-	for (pg = 1; pg <= pages; pg++) {
-		json_t *records = json_array();
-		char page[24], h[48], title[64];
-
-		for (i = (pg - 1) * 100 + 1; i <= n && i <= pg * 100; i++) {
-			hash_of(i, h, sizeof(h));
-			snprintf(title, sizeof(title), "Film.%ld.2020.1080p", i);
-			json_array_append_new(
-			    records,
-			    json_pack(
-			        "{s:I, s:I, s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:[], s:s, "
-			        "s:s, s:{s:I, s:s, s:i, s:I}}",
-			        "id", (json_int_t)i, "movieId", (json_int_t)i, "title", title,
-			        "size", (json_int_t)2000000000, "sizeleft", (json_int_t)1000000000,
-			        "timeleft", "00:10:00", "status", "downloading",
-			        "trackedDownloadStatus", "ok", "trackedDownloadState",
-			        "downloading", "downloadId", h, "statusMessages", "protocol",
-			        "torrent", "downloadClient", "qBittorrent", "movie", "id",
-			        (json_int_t)i, "title", "Film", "year", 2020, "tmdbId",
-			        (json_int_t)(100000 + i)));
-		}
-		snprintf(page, sizeof(page), "%ld", pg);
+	for (i = 1; i <= n; i++) {
+		hash_of(i, h, sizeof(h));
+		snprintf(title, sizeof(title), "Film.%ld.2020.1080p", i);
 		json_array_append_new(
-		    routes, json_pack("{s:s, s:s, s:{s:s}, s:{s:i, s:i, s:I, s:o}}", "method",
-		                      "GET", "path", "/api/v3/queue", "query", "page", page, "json",
-		                      "page", (int)pg, "pageSize", 100, "totalRecords",
-		                      (json_int_t)n, "records", records));
+		    records,
+		    json_pack("{s:I, s:I, s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:[], s:s, s:s}",
+		              "id", (json_int_t)i, "movieId", (json_int_t)i, "title", title, "size",
+		              (json_int_t)2000000000, "sizeleft", (json_int_t)1000000000,
+		              "timeleft", "00:10:00", "status", "downloading",
+		              "trackedDownloadStatus", "ok", "trackedDownloadState", "downloading",
+		              "downloadId", h, "statusMessages", "protocol", "torrent",
+		              "downloadClient", "qBittorrent"));
+		snprintf(path, sizeof(path), "/api/v3/movie/%ld", i);
+		json_array_append_new(routes, json_pack("{s:s, s:s, s:{s:I, s:s, s:i, s:I}}",
+		                                        "method", "GET", "path", path, "json", "id",
+		                                        (json_int_t)i, "title", "Film", "year",
+		                                        2020, "tmdbId", (json_int_t)(100000 + i)));
 	}
+	json_array_append_new(routes,
+	                      json_pack("{s:s, s:s, s:{s:i, s:i, s:I, s:o}}", "method", "GET",
+	                                "path", "/api/v3/queue", "json", "page", 1, "pageSize",
+	                                1000, "totalRecords", (json_int_t)n, "records", records));
 	return routes;
 }
 
@@ -304,16 +301,26 @@ run_level(struct env *e, long n)
 	return measured == CYCLES - 1 ? 0 : -1;
 }
 
+/* Levels from the command line ("progress_bench 1000" for one), else 1,
+ * 100 and 1,000. */
 int
-main(void)
+main(int argc, char **argv)
 {
-	static const long levels[] = {1, 100, 1000};
+	long levels[8] = {1, 100, 1000};
+	size_t nlevels = 3;
 	struct env e;
 	char conf[128], text[1024];
 	FILE *f;
 	size_t i;
 	int rc = 0;
 
+	if (argc > 1) {
+		for (nlevels = 0; nlevels + 1 < (size_t)argc && nlevels < 8; nlevels++)
+			if ((levels[nlevels] = strtol(argv[nlevels + 1], NULL, 10)) <= 0) {
+				fprintf(stderr, "usage: progress_bench [TRACKED...]\n");
+				return 2;
+			}
+	}
 	memset(&e, 0, sizeof(e));
 	e.fseerr.pid = e.fradarr.pid = e.fsonarr.pid = e.fqb.pid = -1;
 	log_set_level(LOG_LEVEL_ERROR);
@@ -355,7 +362,7 @@ main(void)
 		goto out;
 	}
 	printf("progress_bench: %d cycles per level, every torrent moving every cycle\n", CYCLES);
-	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+	for (i = 0; i < nlevels; i++)
 		if (run_level(&e, levels[i]) == -1)
 			rc = 1;
 out:

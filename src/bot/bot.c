@@ -25,6 +25,7 @@
 #include "gateway/gateway.h"
 #include "nlu/intent.h"
 #include "nlu/llm.h"
+#include "nlu/llm_validate.h"
 #include "ops/health.h"
 #include "ops/metrics.h"
 #include "services/qbittorrent.h"
@@ -837,6 +838,48 @@ bot_act(struct turn *t, const struct intent *in)
 		commands_dispatch(t, in);
 }
 
+/* The words a person uses to ask for `kind`, for the hint in a reply. */
+static const char *
+bot_verb(enum intent_kind kind)
+{
+	switch (kind) {
+	case INTENT_CANCEL:
+		return "cancel";
+	case INTENT_APPROVE:
+		return "approve";
+	case INTENT_DECLINE:
+		return "decline";
+	case INTENT_REPORT_ISSUE:
+		return "there's a problem with";
+	default:
+		return "get";
+	}
+}
+
+/* An action on a title the person never named (the model's guess, or an
+ * injection in the message) waits for the person to name it. Reading
+ * (search, status, recommend) needs no such care. */
+static bool
+bot_llm_title_said(struct turn *t, const struct intent *in)
+{
+	const struct history *h = bot_history(t->bot, t);
+	const char *said[HISTORY_TURNS + 1];
+	size_t n = 0;
+	int i;
+
+	if (bot_read_only_kind(in->kind) || in->title[0] == '\0')
+		return true;
+	/* A member is refused these whatever the title: say that instead. */
+	if ((in->kind == INTENT_APPROVE || in->kind == INTENT_DECLINE) &&
+	    t->person->role != ROLE_ADMIN)
+		return true;
+	said[n++] = t->text;
+	for (i = 0; i < h->count; i++)
+		if (strncmp(h->texts[i], "usher: ", 7) != 0)
+			said[n++] = h->texts[i];
+	return llm_validate_title_said(in->title, said, n);
+}
+
 static void
 bot_llm_done(void *arg, enum llm_outcome outcome, const struct intent *in, const char *why)
 {
@@ -846,7 +889,22 @@ bot_llm_done(void *arg, enum llm_outcome outcome, const struct intent *in, const
 	if (outcome != LLM_REFUSED_RATE)
 		metrics_llm_call(outcome != LLM_OK);
 	metrics_parse(outcome == LLM_OK ? "llm" : "none");
-	if (outcome == LLM_OK) {
+	if (outcome == LLM_OK && in->kind == INTENT_REQUEST && !bot_llm_title_said(t, in)) {
+		struct intent asked = *in;
+
+		log_info("llm: %s's message did not name \"%s\"; asking first", t->person->name,
+		         in->title);
+		asked.title_unconfirmed = true;
+		bot_act(t, &asked);
+	} else if (outcome == LLM_OK && !bot_llm_title_said(t, in)) {
+		log_warnx("llm: %s's message did not name \"%s\"; asking before doing anything",
+		          t->person->name, in->title);
+		turn_replyf(
+		    t,
+		    "I'm not sure you meant %s, so I haven't done anything. If you did, say "
+		    "so with its name, like \"%s %s\".",
+		    in->title, bot_verb(in->kind), in->title);
+	} else if (outcome == LLM_OK) {
 		bot_act(t, in);
 	} else {
 		if (outcome != LLM_REFUSED_RATE)

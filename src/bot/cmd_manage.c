@@ -450,9 +450,51 @@ cmd_follow_title(struct turn *t, const struct dialogue_choice *c)
 	seerr_list_requests(turn_seerr(t), 0, SEERR_FILTER_ALL, 0, 100, 0, follow_found, f);
 }
 
+/* A request made in this room within this long is what "me too" means. */
+#define ME_TOO_WINDOW_S (24 * 3600)
+
+/* "Me too": the speaker follows what was last asked for in the room. */
+static void
+cmd_me_too(struct turn *t)
+{
+	struct progress_item who = {.network = turn_network(t),
+	                            .room = turn_room(t),
+	                            .person = turn_person(t)->name,
+	                            .notify = turn_person(t)->notify};
+	char label[SEERR_TITLE_MAX + 16] = "";
+
+	switch (turn_progress(t) ? progress_follow_latest(turn_progress(t), &who, ME_TOO_WINDOW_S,
+	                                                  label, sizeof(label))
+	                         : PROGRESS_ME_TOO_NONE) {
+	case PROGRESS_ME_TOO_ADDED:
+		turn_replyf(t, "OK, I'll tell you too when %s is ready.", label);
+		break;
+	case PROGRESS_ME_TOO_ALREADY:
+		turn_replyf(t, "You're already on the list: I'll tell you when %s is ready.",
+		            label);
+		break;
+	case PROGRESS_ME_TOO_READY:
+		turn_replyf(t, "%s is already there to watch.", label);
+		break;
+	case PROGRESS_ME_TOO_ERROR:
+		turn_reply(t,
+		           "Sorry, I can't keep track of that right now (usher's database is not "
+		           "writable).");
+		break;
+	case PROGRESS_ME_TOO_NONE:
+		turn_reply(t, "Me too what? Tell me the film or show and I'll tell you when it's "
+		              "ready.");
+		break;
+	}
+}
+
 void
 cmd_status(struct turn *t, const struct intent *in)
 {
+	if (strcmp(in->rule, "me_too") == 0 && in->title[0] == '\0') {
+		cmd_me_too(t);
+		return;
+	}
 	if (handlers_need_seerr(t))
 		return;
 	if (in->title[0] != '\0') {

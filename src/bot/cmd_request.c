@@ -114,6 +114,13 @@ order_confirm_or_send(struct turn *t, struct dialogue_state *st, int season_tota
 	char label[SEERR_TITLE_MAX + 16], text[768];
 
 	choice_label(&st->chosen, label, sizeof(label));
+	/* One yes covers what the other questions would ask. */
+	if (st->confirm_title) {
+		snprintf(text, sizeof(text), "Did you mean %s%s? Say yes and I'll request it.",
+		         label, st->order.is_4k ? " in 4K" : "");
+		ask(t, st, DIALOGUE_CONFIRM, text);
+		return;
+	}
 	if (st->order.is_4k) {
 		snprintf(text, sizeof(text),
 		         "Request %s in 4K? 4K copies are several times bigger. Say yes or no.",
@@ -484,6 +491,7 @@ cmd_lookup_title(struct turn *t, const struct intent *in, enum dialogue_purpose 
 	lk->t = t;
 	lk->st.purpose = purpose;
 	lk->st.want_4k = in->want_4k;
+	lk->st.confirm_title = in->title_unconfirmed;
 	lk->st.seasons_all = in->seasons == SEASONS_ALL;
 	lk->st.seasons_latest = in->seasons == SEASONS_LATEST;
 	for (i = 0; in->seasons == SEASONS_LIST && i < in->season_count; i++)
@@ -576,6 +584,8 @@ answer_title_choice(struct turn *t, struct dialogue_state *st, const struct inte
 	}
 	st->chosen = st->choices[pick];
 	st->wait = DIALOGUE_NONE;
+	/* Picking from the list is the person naming it. */
+	st->confirm_title = false;
 	forget(t);
 	choice_proceed(t, st);
 	return true;
@@ -633,6 +643,16 @@ answer_seasons(struct turn *t, struct dialogue_state *st, const struct intent *i
 	return true;
 }
 
+static bool
+answer_is_plus_one(const char *text)
+{
+	text += strspn(text, " \t");
+	if (strncmp(text, "+1", 2) != 0)
+		return false;
+	text += 2;
+	return text[strspn(text, " \t!.")] == '\0';
+}
+
 bool
 cmd_answer_pending(struct turn *t, const struct intent *in)
 {
@@ -643,6 +663,16 @@ cmd_answer_pending(struct turn *t, const struct intent *in)
 	turn_dialogue_load(t, &st);
 	if (st.wait == DIALOGUE_NONE)
 		return false;
+	/* "+1" reads as "me too" in a room, but to a yes-or-no question it is
+	 * a yes. */
+	if ((st.wait == DIALOGUE_CONFIRM || st.wait == DIALOGUE_CONFIRM_APPROVE_ALL) &&
+	    strcmp(in->rule, "me_too") == 0 && answer_is_plus_one(turn_text(t))) {
+		struct intent yes = *in;
+
+		yes.kind = INTENT_CONFIRM;
+		yes.rule[0] = '\0';
+		return cmd_answer_pending(t, &yes);
+	}
 	/* A new ask with a title, or a different command, starts over. */
 	if (in->kind != INTENT_SELECT && in->kind != INTENT_CONFIRM && in->kind != INTENT_DENY &&
 	    in->kind != INTENT_UNKNOWN &&

@@ -74,6 +74,7 @@ dialogue_encode(const struct dialogue_state *s)
 	json_object_set_new(j, "purpose", json_integer(s->purpose));
 	json_object_set_new(j, "choices", choices);
 	json_object_set_new(j, "want4k", json_boolean(s->want_4k));
+	json_object_set_new(j, "confirmTitle", json_boolean(s->confirm_title));
 	json_object_set_new(j, "all", json_boolean(s->seasons_all));
 	json_object_set_new(j, "latest", json_boolean(s->seasons_latest));
 	json_object_set_new(j, "seasons", dialogue_ints_json(s->seasons, s->seasons_len));
@@ -109,6 +110,7 @@ dialogue_decode(const char *text, struct dialogue_state *s)
 	for (i = 0; i < json_array_size(a) && i < DIALOGUE_CHOICES_MAX; i++)
 		dialogue_choice_read(json_array_get(a, i), &s->choices[s->choice_count++]);
 	s->want_4k = json_is_true(json_object_get(j, "want4k"));
+	s->confirm_title = json_is_true(json_object_get(j, "confirmTitle"));
 	s->seasons_all = json_is_true(json_object_get(j, "all"));
 	s->seasons_latest = json_is_true(json_object_get(j, "latest"));
 	s->seasons_len =

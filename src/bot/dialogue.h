@@ -53,6 +53,7 @@ struct dialogue_state {
 	int choice_count;
 	/* What the person asked for along with the title. */
 	bool want_4k;
+	bool confirm_title; /* the title is the LLM's: ask "did you mean" first */
 	bool seasons_all;
 	bool seasons_latest;
 	int seasons[SEERR_SEASONS_MAX];

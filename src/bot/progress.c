@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bot/progress_impl.h"
 #include "core/log.h"
@@ -68,6 +69,7 @@ progress_free(struct progress *p)
 		else
 			tracked_free(p->items[i]);
 	}
+	progress_where_free(p);
 	progress_store_close(p);
 	free(p->by_tmdb);
 	free(p->by_tvdb);
@@ -105,7 +107,7 @@ progress_count_by_state(const struct progress *p, size_t counts[PROGRESS_FAILED 
 			counts[p->items[i]->state]++;
 }
 
-static void
+void
 progress_remove(struct progress *p, struct tracked *t)
 {
 	size_t i;
@@ -199,6 +201,38 @@ progress_track(struct progress *p, const struct progress_item *it)
 	return 0;
 }
 
+enum progress_me_too
+progress_follow_latest(struct progress *p, const struct progress_item *who, long max_age_s,
+                       char *label, size_t label_len)
+{
+	enum progress_state state = PROGRESS_REQUESTED;
+	bool done = false;
+	sqlite3_int64 id;
+	struct tracked *t;
+	size_t before;
+
+	if (p->store == NULL || who->network == NULL || who->room == NULL)
+		return PROGRESS_ME_TOO_NONE;
+	id = progress_store_latest(p->store, who->network, who->room,
+	                           (long long)time(NULL) - max_age_s, &done, &state, label,
+	                           label_len);
+	if (id == 0)
+		return PROGRESS_ME_TOO_NONE;
+	if (done)
+		return state == PROGRESS_READY ? PROGRESS_ME_TOO_READY : PROGRESS_ME_TOO_NONE;
+	if ((t = progress_by_id(p, id)) == NULL) {
+		progress_load_new(p); /* written by `usher mcp` since the last cycle */
+		if ((t = progress_by_id(p, id)) == NULL)
+			return PROGRESS_ME_TOO_NONE;
+	}
+	before = t->follower_count;
+	if (strcmp(t->who.person, who->person) == 0)
+		return PROGRESS_ME_TOO_ALREADY;
+	if (progress_add_follower(p, t, who) == -1)
+		return PROGRESS_ME_TOO_ERROR;
+	return t->follower_count > before ? PROGRESS_ME_TOO_ADDED : PROGRESS_ME_TOO_ALREADY;
+}
+
 /* Cycle ------------------------------------------------------------------ */
 
 static void progress_cycle_finish(struct progress *p);
@@ -264,6 +298,10 @@ tracked_sees(struct tracked *t, const struct seerr_request *q)
 	t->seen.media_status = q->media_status;
 	if (t->request_id == 0) {
 		t->request_id = q->id;
+		t->dirty = true;
+	}
+	if (t->kind == SEERR_TV && t->tvdb_id == 0 && q->tvdb_id > 0) {
+		t->tvdb_id = q->tvdb_id;
 		t->dirty = true;
 	}
 }
@@ -510,7 +548,7 @@ tracked_sent(void *arg, int status, const char *msg_id, const char *error)
 	tracked_save(t);
 }
 
-static void
+void
 progress_edit_done(void *arg, int status, const char *msg_id, const char *error)
 {
 	(void)arg;
@@ -523,15 +561,17 @@ progress_edit_done(void *arg, int status, const char *msg_id, const char *error)
  * directly, or both; always directly when they asked without a room. */
 static void
 progress_tell(struct progress *p, const struct tracked *t, const struct follower *f,
-              const char *what, const char *word)
+              const char *word, const char *what, const char *what_html)
 {
-	char text[PROGRESS_TEXT_MAX + 64], key[160];
+	char text[PROGRESS_TEXT_MAX + 1024], html[PROGRESS_TEXT_MAX * 2 + 2048], key[160];
 	bool has_room = follower_has_room(f);
 	bool in_room = has_room && f->notify != NOTIFY_DM;
-	struct chat_out out = {.text = text, .key = key};
+	struct chat_out out = {.text = text, .key = key, .html = what_html ? html : NULL};
+	char *label = progress_html_escape(t->label);
 
 	if (!has_room || f->notify != NOTIFY_ROOM) {
 		snprintf(text, sizeof(text), "%s %s", t->label, what);
+		snprintf(html, sizeof(html), "%s %s", label, what_html ? what_html : "");
 		snprintf(key, sizeof(key), "track-%lld-%s-%s-dm", (long long)t->id, word,
 		         f->person);
 		if ((p->host.send_direct == NULL ||
@@ -542,24 +582,32 @@ progress_tell(struct progress *p, const struct tracked *t, const struct follower
 	}
 	if (in_room) {
 		snprintf(text, sizeof(text), "@%s %s %s", f->person, t->label, what);
+		snprintf(html, sizeof(html), "@%s %s %s", f->person, label,
+		         what_html ? what_html : "");
 		snprintf(key, sizeof(key), "track-%lld-%s-%s", (long long)t->id, word, f->person);
 		out.mention = f->mention;
 		p->host.send(p->host.arg, f->network, f->room, &out, progress_edit_done, NULL);
 	}
+	free(label);
 }
 
-/* Tells the requester and followers that it is ready (or declined). */
+void
+progress_announce_what(struct progress *p, struct tracked *t, const char *word, const char *what,
+                       const char *what_html)
+{
+	size_t i;
+
+	progress_tell(p, t, &t->who, word, what, what_html);
+	for (i = 0; i < t->follower_count; i++)
+		progress_tell(p, t, &t->followers[i], word, what, what_html);
+}
+
+/* Tells the requester and followers that it was declined or failed. */
 static void
 progress_announce(struct progress *p, struct tracked *t)
 {
-	const char *word = t->state == PROGRESS_READY      ? "ready"
-	                   : t->state == PROGRESS_DECLINED ? "declined"
-	                                                   : "failed";
-	size_t i;
-
-	progress_tell(p, t, &t->who, t->announce, word);
-	for (i = 0; i < t->follower_count; i++)
-		progress_tell(p, t, &t->followers[i], t->announce, word);
+	progress_announce_what(p, t, t->state == PROGRESS_DECLINED ? "declined" : "failed",
+	                       t->announce, NULL);
 }
 
 /* Puts the new line where the requester sees it. Returns false when
@@ -664,6 +712,11 @@ progress_cycle_finish(struct progress *p)
 	for (i = 0; i < p->count;) {
 		struct tracked *t = p->items[i];
 
+		if (t->announce && t->state == PROGRESS_READY) {
+			t->announce = NULL;
+			progress_tell_ready(p, t);
+			continue; /* taken out of the items */
+		}
 		if (t->announce) {
 			progress_announce(p, t);
 			t->announce = NULL;

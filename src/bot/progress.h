@@ -104,6 +104,19 @@ void progress_resume(struct progress *p);
 /* Follows a request (or adds the person as a follower when the same title
  * is already followed). Returns 0, or -1 when it could not be saved. */
 int progress_track(struct progress *p, const struct progress_item *item);
+/* "Me too": what progress_follow_latest() did. */
+enum progress_me_too {
+	PROGRESS_ME_TOO_NONE = 0, /* nothing asked for in that room lately */
+	PROGRESS_ME_TOO_ADDED,    /* the person now follows it */
+	PROGRESS_ME_TOO_ALREADY,  /* they asked for it or follow it already */
+	PROGRESS_ME_TOO_READY,    /* it is ready to watch already */
+	PROGRESS_ME_TOO_ERROR,    /* the store could not be written */
+};
+/* Makes `who` (network, room, person, mention, notify are read) a follower
+ * of the newest request followed in who->network/room and made in the last
+ * `max_age_s` seconds. Its label is copied into `label`. */
+enum progress_me_too progress_follow_latest(struct progress *p, const struct progress_item *who,
+                                            long max_age_s, char *label, size_t label_len);
 /* Writes the tracked row only, for another process on the same store
  * (`usher mcp`): the running daemon adopts it at its next cycle. network
  * and room may be NULL. Returns 0, or -1 when it could not be saved. */

@@ -86,7 +86,8 @@ struct tracked {
 	 * it counts as on disk. */
 	long *episodes;
 	size_t episode_count, episode_cap;
-	struct tracked *next_tmdb; /* hash chains, rebuilt each cycle */
+	struct arr_call *where_call; /* ready: asking Radarr/Sonarr where it landed */
+	struct tracked *next_tmdb;   /* hash chains, rebuilt each cycle */
 	struct tracked *next_tvdb;
 	struct tracked *next_req;
 };
@@ -100,6 +101,10 @@ struct progress {
 	long edit_every_ms;
 	struct tracked **items; /* sorted by id */
 	size_t count, cap;
+	/* Ready, done and saved, waiting to learn where it landed before
+	 * "ready" is said (progress_where). */
+	struct tracked **telling;
+	size_t telling_count;
 	sqlite3_int64 max_row; /* the highest row id looked at: rows past it are adopted */
 	sqlite3_stmt *save_stmt;
 	sqlite3_stmt *adopt_stmt;
@@ -127,6 +132,11 @@ void tracked_save(struct tracked *t);
 size_t progress_load_new(struct progress *p);
 /* Inserts the row for `it`; returns its id, or 0 on failure. */
 sqlite3_int64 progress_store_insert(struct store *store, const struct progress_item *it);
+/* The newest row for `network`/`room` created at or after `since`: its
+ * id (0 when none), and whether it is done and in which state. */
+sqlite3_int64 progress_store_latest(struct store *store, const char *network, const char *room,
+                                    long long since, bool *done, enum progress_state *state,
+                                    char *label, size_t label_len);
 int progress_store_follower(struct store *store, sqlite3_int64 id, const struct progress_item *it);
 void follower_set(struct follower *f, const char *network, const char *room, const char *person,
                   const char *mention, enum person_notify notify);
@@ -134,7 +144,26 @@ void follower_set(struct follower *f, const char *network, const char *room, con
 void progress_insert_item(struct progress *p, struct tracked *t);
 struct tracked *progress_by_id(struct progress *p, sqlite3_int64 id);
 
+/* progress.c */
+/* Takes `t` out of the items (it stays allocated). */
+void progress_remove(struct progress *p, struct tracked *t);
+/* The done callback of sends nobody waits for: logs a failure. */
+void progress_edit_done(void *arg, int status, const char *msg_id, const char *error);
+
+/* progress_where.c */
+/* Says "ready" to everyone, after asking Radarr or Sonarr where the title
+ * landed when one of them can say; takes `t` out of the items. */
+void progress_tell_ready(struct progress *p, struct tracked *t);
+/* Cancels the questions in flight; their titles are freed unsaid. */
+void progress_where_free(struct progress *p);
+/* Tells the requester and followers `what` ("is ready to watch."), with
+ * `what_html` where the network shows HTML (NULL: text only). */
+void progress_announce_what(struct progress *p, struct tracked *t, const char *word,
+                            const char *what, const char *what_html);
+
 /* progress_text.c */
+/* Returns `s` with & < > " escaped, as a new string the caller frees. */
+char *progress_html_escape(const char *s);
 /* Works out the state, the visible line and the percent (-1 when none). */
 void progress_render(struct progress *p, struct tracked *t, enum progress_state *state,
                      struct buf *b, int *percent);

@@ -297,3 +297,32 @@ progress_store_follower(struct store *store, sqlite3_int64 id, const struct prog
 	sqlite3_finalize(q);
 	return rc;
 }
+
+sqlite3_int64
+progress_store_latest(struct store *store, const char *network, const char *room, long long since,
+                      bool *done, enum progress_state *state, char *label, size_t label_len)
+{
+	sqlite3_stmt *q;
+	sqlite3_int64 id = 0;
+
+	if (sqlite3_prepare_v2(store_db(store),
+	                       "SELECT id, done, state, label FROM tracked WHERE network = ? AND"
+	                       " room = ? AND created_at >= ? ORDER BY created_at DESC, id DESC"
+	                       " LIMIT 1",
+	                       -1, &q, NULL) != SQLITE_OK) {
+		log_warnx("store: cannot read tracked requests: %s",
+		          sqlite3_errmsg(store_db(store)));
+		return 0;
+	}
+	sqlite3_bind_text(q, 1, or_empty(network), -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, or_empty(room), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, since);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		id = sqlite3_column_int64(q, 0);
+		*done = sqlite3_column_int(q, 1) != 0;
+		*state = (enum progress_state)sqlite3_column_int(q, 2);
+		strlcpy_u(label, or_empty((const char *)sqlite3_column_text(q, 3)), label_len);
+	}
+	sqlite3_finalize(q);
+	return id;
+}

@@ -322,6 +322,27 @@ progress_render(struct progress *p, struct tracked *t, enum progress_state *stat
 		buf_printf(b, " (can't reach the downloader right now: %s)", p->downloader_error);
 }
 
+char *
+progress_html_escape(const char *s)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	for (; *s; s++) {
+		if (*s == '&')
+			buf_append_str(&b, "&amp;");
+		else if (*s == '<')
+			buf_append_str(&b, "&lt;");
+		else if (*s == '>')
+			buf_append_str(&b, "&gt;");
+		else if (*s == '"')
+			buf_append_str(&b, "&quot;");
+		else
+			buf_append(&b, s, 1);
+	}
+	return b.data ? buf_steal(&b) : xstrdup("");
+}
+
 /* Appends `s` (n bytes) with every byte but unreserved ones and '/'
  * percent-encoded (RFC 3986). Returns 0, or -1 past the buffer's max. */
 static int

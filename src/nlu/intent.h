@@ -67,6 +67,9 @@ struct intent {
 	int choice;       /* 1-based, 0 when none */
 	float confidence; /* 0..1 */
 	enum intent_source source;
+	/* The title came from the LLM, not from the person's words: ask them
+	 * before acting on it (a guess, or an injection in the message). */
+	bool title_unconfirmed;
 	char rule[INTENT_RULE_MAX]; /* the grammar rule that matched, "" when none */
 };
 

@@ -1,5 +1,6 @@
 #include "nlu/llm_validate.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -409,4 +410,57 @@ llm_validate_envelope(enum llm_api api, const char *body, size_t len, char **con
 out:
 	json_decref(root);
 	return rc;
+}
+
+/* The next word of `s` from *pos, lowercased ASCII (other bytes, UTF-8
+ * included, kept as they are), into `word`; 0 at the end. */
+static size_t
+next_word(const char *s, size_t *pos, char *word, size_t size)
+{
+	size_t i = *pos, n = 0;
+
+	while (s[i] != '\0' && !isalnum((unsigned char)s[i]) && (unsigned char)s[i] < 0x80)
+		i++;
+	while (s[i] != '\0' && (isalnum((unsigned char)s[i]) || (unsigned char)s[i] >= 0x80)) {
+		if (n + 1 < size)
+			word[n++] = (char)tolower((unsigned char)s[i]);
+		i++;
+	}
+	word[n] = '\0';
+	*pos = i;
+	return n;
+}
+
+static bool
+text_has_word(const char *text, const char *want)
+{
+	char word[INTENT_TITLE_MAX];
+	size_t pos = 0;
+
+	while (next_word(text, &pos, word, sizeof(word)) > 0)
+		if (strcmp(word, want) == 0)
+			return true;
+	return false;
+}
+
+bool
+llm_validate_title_said(const char *title, const char *const *texts, size_t n)
+{
+	static const char *const small[] = {"the", "a", "an", "of", "and", NULL};
+	char word[INTENT_TITLE_MAX];
+	size_t pos = 0, i, k;
+
+	while (next_word(title, &pos, word, sizeof(word)) > 0) {
+		bool found = false;
+
+		for (k = 0; small[k] && strcmp(small[k], word) != 0; k++)
+			;
+		if (small[k] != NULL)
+			continue;
+		for (i = 0; i < n && !found; i++)
+			found = texts[i] != NULL && text_has_word(texts[i], word);
+		if (!found)
+			return false;
+	}
+	return true;
 }

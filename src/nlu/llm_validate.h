@@ -19,6 +19,7 @@
 #ifndef USHER_LLM_VALIDATE_H
 #define USHER_LLM_VALIDATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct intent;
@@ -53,5 +54,12 @@ int llm_validate_envelope(enum llm_api api, const char *body, size_t len, char *
  * terminated) fit to quote in a log line or a why: valid UTF-8, control
  * characters as '?', cut at a character boundary with "..." when longer. */
 void llm_validate_quote(char *dst, size_t size, const char *s, size_t len, size_t max);
+
+/* Whether the person named `title` themselves: every word of it (but
+ * "the", "a", "an", "of", "and") stands as a word in one of the `n`
+ * texts they wrote, case and punctuation aside. A title the model brought
+ * in on its own (a prompt injection, a guess) must be confirmed by the
+ * person before anything is done with it. An empty title counts as said. */
+bool llm_validate_title_said(const char *title, const char *const *texts, size_t n);
 
 #endif

@@ -1,6 +1,7 @@
 #include "services/arr.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,11 @@ struct arr {
 	struct service_conf conf;
 	char *key_header; /* "X-Api-Key: ..." */
 	struct arr_call *calls;
+	/* The last whole queue, and the hash of its one page's body: an
+	 * answer with the same bytes is not parsed again (Radarr and Sonarr
+	 * refresh their queue about once a minute; usher asks more often). */
+	struct arr_queue last_queue;
+	uint64_t last_hash; /* 0: no reusable queue */
 };
 
 struct arr_call {
@@ -33,19 +39,18 @@ struct arr_call {
 	arr_step_fn *step;
 	void *state;
 	void (*state_free)(void *);
-	bool stepping; /* inside step: arr_cancel() is ignored */
+	bool stepping;  /* inside step: arr_cancel() is ignored */
+	bool memo;      /* a queue's first page: may be the same as last time */
+	bool unchanged; /* it was: the step got no body */
+	uint64_t hash;  /* of the answer's body, when memo */
 };
 
 long long
 arr_json_int(const json_t *obj, const char *key, long long dflt)
 {
-	json_t *v = json_object_get(obj, key);
+	long long n;
 
-	if (json_is_integer(v))
-		return json_integer_value(v);
-	if (json_is_real(v))
-		return (long long)json_real_value(v);
-	return dflt;
+	return service_json_integer(json_object_get(obj, key), &n) ? n : dflt;
 }
 
 bool
@@ -373,6 +378,7 @@ arr_free(struct arr *a)
 		a->calls->stepping = false;
 		arr_cancel(a->calls);
 	}
+	arr_queue_free(&a->last_queue);
 	service_conf_free(&a->conf);
 	free(a->name);
 	free(a->section);
@@ -421,17 +427,36 @@ arr_call_arr(struct arr_call *c)
 	return c->arr;
 }
 
+/* FNV-1a: a few instructions a byte, against a few hundred for parsing. */
+static uint64_t
+body_hash(const char *s, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
 static void
 arr_on_http(const struct http_response *resp, void *arg)
 {
 	struct arr_call *c = arg;
 	struct arr *a = c->arr;
 	struct service_result res;
-	json_t *body;
+	json_t *body = NULL;
 	bool more;
 
 	c->http = NULL;
-	body = service_json_body(&res, a->name, resp);
+	if (c->memo && resp->result == HTTP_OK && resp->status == 200)
+		c->hash = body_hash(resp->body, resp->body_len);
+	if (c->memo && c->hash != 0 && c->hash == a->last_hash) {
+		c->unchanged = true;
+		service_result_ok(&res);
+	} else {
+		body = service_json_body(&res, a->name, resp);
+	}
 	if (res.error == SERVICE_AUTH)
 		service_result_set(&res, SERVICE_AUTH, res.http_status,
 		                   "%s rejected the API key (%ld); check api_key in [%s]", a->name,
@@ -463,9 +488,7 @@ arr_next(struct arr_call *c, const char *path_fmt, ...)
 }
 
 struct queue_state {
-	struct arr_queue queue;
-	enum arr_media media;
-	int page;
+	struct arr_queue_pages pages;
 	arr_queue_cb *done;
 	void *arg;
 };
@@ -475,48 +498,80 @@ queue_state_free(void *p)
 {
 	struct queue_state *s = p;
 
-	arr_queue_free(&s->queue);
+	arr_queue_free(&s->pages.queue);
 	free(s);
 }
 
-static void
-queue_request(struct arr_call *c, const struct queue_state *s)
+void
+arr_queue_pages_next(struct arr_call *c, struct arr_queue_pages *qp)
 {
-	if (s->media == ARR_MEDIA_MOVIE)
-		arr_next(c, "/queue?page=%d&pageSize=%d&includeMovie=true", s->page,
+	c->memo = qp->page == 1;
+	c->hash = 0;
+	if (qp->bare)
+		arr_next(c, "/queue?page=%d&pageSize=%d", qp->page, ARR_QUEUE_BARE_PAGE_SIZE);
+	else if (qp->media == ARR_MEDIA_MOVIE)
+		arr_next(c, "/queue?page=%d&pageSize=%d&includeMovie=true", qp->page,
 		         ARR_QUEUE_PAGE_SIZE);
 	else
 		arr_next(c, "/queue?page=%d&pageSize=%d&includeSeries=true&includeEpisode=true",
-		         s->page, ARR_QUEUE_PAGE_SIZE);
+		         qp->page, ARR_QUEUE_PAGE_SIZE);
+}
+
+int
+arr_queue_pages_take(struct arr_call *c, struct arr_queue_pages *qp,
+                     const struct service_result *res, json_t *body, struct service_result *out)
+{
+	size_t before = qp->queue.count;
+
+	*out = *res;
+	if (res->error != SERVICE_OK)
+		return -1;
+	if (c->unchanged) {
+		qp->same = true;
+		return 0;
+	}
+	if (!arr_queue_parse_page(&qp->queue, body, qp->media)) {
+		service_result_set(out, SERVICE_BAD_RESPONSE, res->http_status,
+		                   "%s sent a queue usher can't read (no records)",
+		                   arr_name(arr_call_arr(c)));
+		return -1;
+	}
+	if (qp->queue.count < qp->queue.total_records && qp->queue.count > before) {
+		if (qp->page < ARR_QUEUE_MAX_PAGES) {
+			qp->page++;
+			arr_queue_pages_next(c, qp);
+			return 1;
+		}
+		qp->queue.truncated = true;
+	}
+	return 0;
+}
+
+struct arr_queue *
+arr_queue_pages_done(struct arr_call *c, struct arr_queue_pages *qp)
+{
+	struct arr *a = c->arr;
+
+	if (qp->same)
+		return &a->last_queue;
+	arr_queue_free(&a->last_queue);
+	a->last_queue = qp->queue;
+	memset(&qp->queue, 0, sizeof(qp->queue));
+	/* Only a queue that came in one page can be known by its page. */
+	a->last_hash = qp->page == 1 && !a->last_queue.truncated ? c->hash : 0;
+	return &a->last_queue;
 }
 
 static bool
 queue_step(struct arr_call *c, const struct service_result *res, json_t *body)
 {
 	struct queue_state *s = arr_call_state(c);
-	struct service_result r = *res;
-	size_t before = s->queue.count;
+	struct service_result r;
+	int rc = arr_queue_pages_take(c, &s->pages, res, body, &r);
 
-	if (r.error != SERVICE_OK) {
-		s->done(&r, NULL, s->arg);
-		return false;
-	}
-	if (!arr_queue_parse_page(&s->queue, body, s->media)) {
-		service_result_set(&r, SERVICE_BAD_RESPONSE, res->http_status,
-		                   "%s sent a queue usher can't read (no records)",
-		                   arr_name(arr_call_arr(c)));
-		s->done(&r, NULL, s->arg);
-		return false;
-	}
-	if (s->queue.count < s->queue.total_records && s->queue.count > before) {
-		if (s->page < ARR_QUEUE_MAX_PAGES) {
-			s->page++;
-			queue_request(c, s);
-			return true;
-		}
-		s->queue.truncated = true;
-	}
-	s->done(&r, &s->queue, s->arg);
+	if (rc == 1)
+		return true;
+	s->done(&r, rc == 0 ? arr_queue_pages_done(c, &s->pages) : NULL, s->arg);
 	return false;
 }
 
@@ -526,11 +581,11 @@ arr_queue_fetch(struct arr *a, enum arr_media media, arr_queue_cb *done, void *a
 	struct queue_state *s = xcalloc(1, sizeof(*s));
 	struct arr_call *c;
 
-	s->media = media;
-	s->page = 1;
+	s->pages.media = media;
+	s->pages.page = 1;
 	s->done = done;
 	s->arg = arg;
 	c = arr_call_new(a, queue_step, s, queue_state_free);
-	queue_request(c, s);
+	arr_queue_pages_next(c, &s->pages);
 	return c;
 }

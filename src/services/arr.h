@@ -91,9 +91,12 @@ struct arr_queue {
 	bool truncated;       /* more than usher fetches (ARR_QUEUE_MAX_PAGES) */
 };
 
-/* Pages of ARR_QUEUE_PAGE_SIZE fetched at most per queue call. */
-#define ARR_QUEUE_PAGE_SIZE 100
-#define ARR_QUEUE_MAX_PAGES 20
+/* Pages of ARR_QUEUE_PAGE_SIZE fetched at most per queue call. Records
+ * without the movie or series included are small (about 1 KB), so a bare
+ * queue asks for pages big enough that one call covers any real queue. */
+#define ARR_QUEUE_PAGE_SIZE      100
+#define ARR_QUEUE_BARE_PAGE_SIZE 1000
+#define ARR_QUEUE_MAX_PAGES      20
 
 enum arr_media {
 	ARR_MEDIA_MOVIE,
@@ -155,11 +158,37 @@ struct arr *arr_call_arr(struct arr_call *call);
 /* Starts a whole-queue fetch: pages of the queue endpoint with the movie
  * (or series and episode) included, until every record is in or
  * ARR_QUEUE_MAX_PAGES. `done` gets the queue (borrowed for the callback)
- * or an error. */
+ * or an error. An answer byte for byte the same as the last one is not
+ * parsed again: `done` gets the same records. */
 typedef void arr_queue_cb(const struct service_result *res, const struct arr_queue *queue,
                           void *arg);
 struct arr_call *arr_queue_fetch(struct arr *arr, enum arr_media media, arr_queue_cb *done,
                                  void *arg);
+
+/* A queue fetch page by page, for a client that drives its own call
+ * (radarr.c resolves films after the last page). `bare`: without the
+ * movie or series included. The queue is the caller's (arr_queue_free). */
+struct arr_queue_pages {
+	struct arr_queue queue;
+	enum arr_media media;
+	bool bare;
+	int page;  /* the page asked for; start at 1 */
+	bool same; /* the answer was the server's last queue, byte for byte */
+};
+/* Asks for qp->page. */
+void arr_queue_pages_next(struct arr_call *call, struct arr_queue_pages *qp);
+/* Takes one answer of the call: returns 1 after asking for the next page,
+ * 0 when the queue is complete, -1 on error (`out` says which; it is a
+ * copy of `res` otherwise). */
+int arr_queue_pages_take(struct arr_call *call, struct arr_queue_pages *qp,
+                         const struct service_result *res, json_t *body,
+                         struct service_result *out);
+/* Once take() returned 0: keeps the queue as the server's last one (the
+ * next identical answer is not parsed again) and returns it. Borrowed: the
+ * caller may fill in records (it gets the same records back next time the
+ * queue is unchanged), valid until the next queue call on this server
+ * completes or arr_free(). */
+struct arr_queue *arr_queue_pages_done(struct arr_call *call, struct arr_queue_pages *qp);
 
 /* Small JSON readers that default when a field is absent or of the wrong
  * type (the arrs omit null fields). */

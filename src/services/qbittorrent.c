@@ -11,6 +11,7 @@
 #include "core/http.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "services/service.h"
 
 /* A full maindata reply is about 1.5 KB per torrent. */
 #define QB_MAX_BODY    (32u * 1024 * 1024)
@@ -214,12 +215,7 @@ set_str(char **dst, const json_t *o, const char *key)
 static void
 set_ll(long long *dst, const json_t *o, const char *key)
 {
-	json_t *v = json_object_get(o, key);
-
-	if (json_is_integer(v))
-		*dst = json_integer_value(v);
-	else if (json_is_real(v))
-		*dst = (long long)json_real_value(v);
+	service_json_integer(json_object_get(o, key), dst);
 }
 
 /* Applies the fields present in `o`: a partial update carries only the

@@ -1,12 +1,25 @@
 #include "services/radarr.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/util.h"
 
-/* The client is an arr server; the struct exists so the type says which. */
+/* A film seen in the queue: its Radarr id, learned once (GET /movie/{id})
+ * and kept while it stays in the queue, so the queue can be fetched without
+ * the whole movie in every record. */
+struct radarr_known {
+	long movie_id;
+	long tmdb_id; /* 0 when Radarr did not say */
+	char *title;  /* "Dune (2021)", or NULL */
+	bool seen;    /* in the queue this call */
+	bool failed;  /* the look-up failed: tried again next call */
+};
+
 struct radarr {
 	struct arr *arr;
+	struct radarr_known *known; /* sorted by movie_id */
+	size_t known_count, known_cap;
 };
 
 struct radarr *
@@ -25,10 +38,88 @@ radarr_new(struct http *http, const struct config *cfg)
 void
 radarr_free(struct radarr *r)
 {
+	size_t i;
+
 	if (r == NULL)
 		return;
 	arr_free(r->arr);
+	for (i = 0; i < r->known_count; i++)
+		free(r->known[i].title);
+	free(r->known);
 	free(r);
+}
+
+static size_t
+known_slot(const struct radarr *r, long movie_id)
+{
+	size_t lo = 0, hi = r->known_count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->known[mid].movie_id < movie_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static struct radarr_known *
+known_find(struct radarr *r, long movie_id)
+{
+	size_t at = known_slot(r, movie_id);
+
+	return at < r->known_count && r->known[at].movie_id == movie_id ? &r->known[at] : NULL;
+}
+
+/* Returns the entry for `movie_id`, added empty when new. */
+static struct radarr_known *
+known_add(struct radarr *r, long movie_id)
+{
+	size_t at = known_slot(r, movie_id);
+
+	if (at < r->known_count && r->known[at].movie_id == movie_id)
+		return &r->known[at];
+	if (r->known_count == r->known_cap) {
+		r->known_cap = r->known_cap ? r->known_cap * 2 : 16;
+		r->known = xrealloc(r->known, r->known_cap * sizeof(*r->known));
+	}
+	memmove(&r->known[at + 1], &r->known[at], (r->known_count - at) * sizeof(*r->known));
+	r->known_count++;
+	memset(&r->known[at], 0, sizeof(r->known[at]));
+	r->known[at].movie_id = movie_id;
+	return &r->known[at];
+}
+
+static void
+known_learn(struct radarr_known *k, long tmdb_id, const char *title, int year)
+{
+	k->tmdb_id = tmdb_id;
+	free(k->title);
+	k->title = NULL;
+	if (title != NULL && title[0] != '\0')
+		k->title = year > 0 ? xasprintf("%s (%d)", title, year) : xstrdup(title);
+	k->failed = false;
+}
+
+/* Forgets films that left the queue and failed look-ups; clears `seen`. */
+static void
+known_prune(struct radarr *r)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < r->known_count; i++) {
+		struct radarr_known *k = &r->known[i];
+
+		if (!k->seen || k->failed) {
+			free(k->title);
+			continue;
+		}
+		k->seen = false;
+		r->known[kept++] = *k;
+	}
+	r->known_count = kept;
 }
 
 struct cb_state {
@@ -80,10 +171,120 @@ radarr_system_status(struct radarr *r, radarr_status_cb *cb, void *arg)
 	return c;
 }
 
+/* The queue without the movie in each record (a tenth of the bytes), then
+ * one GET /movie/{id} for each film not seen in an earlier call. */
+struct queue_call {
+	struct arr_queue_pages pages;
+	struct radarr *r;
+	arr_queue_cb *cb;
+	void *arg;
+	struct arr_queue *queue; /* the whole queue (arr_queue_pages_done), NULL while paging */
+	long asked;              /* the movie id being looked up */
+	size_t at;               /* the first record not yet named */
+};
+
+static void
+queue_call_free(void *p)
+{
+	struct queue_call *q = p;
+
+	arr_queue_free(&q->pages.queue);
+	free(q);
+}
+
+/* Fills what is known into the records; returns a movie id to look up, or
+ * 0 when every record's film is known (or has failed this call). */
+static long
+queue_resolve(struct queue_call *q, struct arr_queue *queue)
+{
+	size_t i;
+
+	/* Records before `at` are filled already: a look-up only teaches
+	 * about the record that asked for it and those after it. */
+	for (i = q->at; i < queue->count; i++) {
+		struct arr_queue_item *it = &queue->items[i];
+		struct radarr_known *k;
+
+		if (it->media_id <= 0)
+			continue;
+		if ((k = known_find(q->r, it->media_id)) == NULL) {
+			if (it->tmdb_id > 0) {
+				/* The movie came with the record anyway. */
+				k = known_add(q->r, it->media_id);
+				k->tmdb_id = it->tmdb_id;
+				k->title = xstrdup(it->title);
+			} else {
+				q->at = i;
+				return it->media_id;
+			}
+		}
+		k->seen = true;
+		if (it->tmdb_id == 0 && k->tmdb_id > 0)
+			it->tmdb_id = k->tmdb_id;
+		if (k->title != NULL && strcmp(it->title, k->title) != 0) {
+			free(it->title);
+			it->title = xstrdup(k->title);
+		}
+	}
+	q->at = queue->count;
+	return 0;
+}
+
+static bool
+queue_call_step(struct arr_call *c, const struct service_result *res, json_t *body)
+{
+	struct queue_call *q = arr_call_state(c);
+	struct service_result r;
+	int rc;
+
+	if (q->queue == NULL) {
+		rc = arr_queue_pages_take(c, &q->pages, res, body, &r);
+		if (rc == 1)
+			return true;
+		if (rc == -1) {
+			q->cb(&r, NULL, q->arg);
+			return false;
+		}
+		q->queue = arr_queue_pages_done(c, &q->pages);
+	} else {
+		struct radarr_known *k = known_add(q->r, q->asked);
+
+		if (res->error == SERVICE_OK && json_is_object(body))
+			known_learn(k, (long)arr_json_int(body, "tmdbId", 0),
+			            arr_json_str(body, "title"),
+			            (int)arr_json_int(body, "year", 0));
+		else if (res->http_status == 404)
+			known_learn(k, 0, NULL, 0); /* gone from the library */
+		else
+			k->failed = true;
+		/* A film not named is still a record: the queue stands. */
+		service_result_ok(&r);
+	}
+	if ((q->asked = queue_resolve(q, q->queue)) != 0) {
+		arr_next(c, "/movie/%ld", q->asked);
+		return true;
+	}
+	if (!q->queue->truncated)
+		known_prune(q->r);
+	q->cb(&r, q->queue, q->arg);
+	return false;
+}
+
 struct arr_call *
 radarr_queue(struct radarr *r, arr_queue_cb *cb, void *arg)
 {
-	return arr_queue_fetch(r->arr, ARR_MEDIA_MOVIE, cb, arg);
+	struct queue_call *q = xcalloc(1, sizeof(*q));
+	struct arr_call *c;
+
+	q->pages.media = ARR_MEDIA_MOVIE;
+	q->pages.bare = true;
+	q->pages.page = 1;
+	q->r = r;
+	q->cb = cb;
+	q->arg = arg;
+	c = arr_call_new(r->arr, queue_call_step, q, queue_call_free);
+	arr_queue_pages_next(c, &q->pages);
+	return c;
 }
 
 static bool
@@ -119,6 +320,8 @@ movie_step(struct arr_call *c, const struct service_result *res, json_t *body)
 		m.has_file = arr_json_bool(o, "hasFile", false);
 		m.monitored = arr_json_bool(o, "monitored", false);
 		m.status = arr_json_str(o, "status");
+		m.path = arr_json_str(o, "path");
+		m.root_folder_path = arr_json_str(o, "rootFolderPath");
 		cb(&r, &m, s->arg);
 		return false;
 	}

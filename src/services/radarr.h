@@ -1,6 +1,6 @@
 /*
  * radarr: the Radarr v3 API (Radarr 4, 5 and 6 all serve /api/v3) as far as
- * usher needs it: the version, the download queue with each film included,
+ * usher needs it: the version, the download queue with each film named,
  * and a film in the library by its TMDB id.
  *
  * A `struct radarr` owns its copy of the [radarr] settings and the calls in
@@ -32,8 +32,12 @@ void radarr_free(struct radarr *radarr);
 typedef void radarr_status_cb(const struct service_result *res, const char *version, void *arg);
 struct arr_call *radarr_system_status(struct radarr *radarr, radarr_status_cb *cb, void *arg);
 
-/* The whole queue, every page (at most ARR_QUEUE_MAX_PAGES), films
- * included. `queue` is NULL on error. */
+/* The whole queue, every page (at most ARR_QUEUE_MAX_PAGES). Records come
+ * without the movie (a tenth of the bytes); the client names each film
+ * itself: tmdb_id and title "Dune (2021)" are filled from what it learned
+ * with one GET /movie/{id} the first time a film appears in the queue, and
+ * forgets once the film has left it. A film it cannot name keeps tmdb_id 0
+ * and the release's title. `queue` is NULL on error. */
 struct arr_call *radarr_queue(struct radarr *radarr, arr_queue_cb *cb, void *arg);
 
 struct radarr_movie {
@@ -44,6 +48,8 @@ struct radarr_movie {
 	bool has_file;
 	bool monitored;
 	const char *status; /* "released", "inCinemas", ... ("" when absent) */
+	const char *path;   /* the film's folder: "/media/movies/Dune (2021)" ("" when absent) */
+	const char *root_folder_path; /* the library it is in: "/media/movies" */
 };
 
 /* GET /api/v3/movie?tmdbId=. `movie` is NULL when the film is not in

@@ -85,6 +85,7 @@ struct seerr_request {
 	enum seerr_request_status status;
 	enum seerr_kind kind;
 	long tmdb_id;
+	long tvdb_id; /* shows: media.tvdbId, 0 when Seerr does not say */
 	bool is_4k;
 	enum seerr_media_status media_status;
 	int seasons[SEERR_SEASONS_MAX]; /* the requested season numbers (tv) */

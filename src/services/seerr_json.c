@@ -1,11 +1,13 @@
 /* Reading Seerr's JSON: see seerr_json.h. */
 #include "services/seerr_json.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
+#include "services/service.h"
 
 #define POSTER_BASE "https://image.tmdb.org/t/p/w600_and_h900_bestv2"
 #define ITEMS_MAX   500
@@ -15,13 +17,11 @@
 static long
 jint(const json_t *o, const char *key, long def)
 {
-	json_t *v = json_object_get(o, key);
+	long long n;
 
-	if (json_is_integer(v))
-		return (long)json_integer_value(v);
-	if (json_is_real(v) && json_real_value(v) > -1e15 && json_real_value(v) < 1e15)
-		return (long)json_real_value(v);
-	return def;
+	if (!service_json_integer(json_object_get(o, key), &n) || n < LONG_MIN || n > LONG_MAX)
+		return def;
+	return (long)n;
 }
 
 static const char *
@@ -167,6 +167,7 @@ seerr_json_request(const json_t *o, struct seerr_request *r)
 		              : SEERR_MOVIE;
 	r->is_4k = json_is_true(json_object_get(o, "is4k"));
 	r->tmdb_id = jint(media, "tmdbId", 0);
+	r->tvdb_id = jint(media, "tvdbId", 0);
 	/* A 4K request follows the 4K copy's availability. */
 	r->media_status =
 	    media_status(jint(media, r->is_4k ? "status4k" : "status", SEERR_MEDIA_UNKNOWN));

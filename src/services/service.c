@@ -169,6 +169,26 @@ service_result_from_http(struct service_result *out, const char *service_name,
 	          LOG_STR("error", out->error == SERVICE_OK ? NULL : out->message));
 }
 
+bool
+service_json_integer(const json_t *v, long long *out)
+{
+	double d;
+
+	if (json_is_integer(v)) {
+		*out = json_integer_value(v);
+		return true;
+	}
+	if (!json_is_real(v))
+		return false;
+	/* Beyond ±2^53 a double has no exact whole value anyway, and beyond
+	 * ±2^63 the cast is undefined. */
+	d = json_real_value(v);
+	if (!(d > -9007199254740992.0 && d < 9007199254740992.0))
+		return false;
+	*out = (long long)d;
+	return true;
+}
+
 json_t *
 service_json_body(struct service_result *out, const char *name, const struct http_response *resp)
 {

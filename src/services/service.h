@@ -56,6 +56,11 @@ void service_result_set(struct service_result *out, enum service_error error, lo
 void service_result_from_http(struct service_result *out, const char *service_name,
                               const struct http_response *resp);
 
+/* A JSON number as a whole number: integers as they are, reals only when
+ * they fit (a service may send 8.64e42 for "forever"). Returns false, with
+ * *out untouched, for anything else. */
+bool service_json_integer(const json_t *v, long long *out);
+
 /* service_result_from_http(), then parses the body as JSON (object or
  * array). Returns a new reference the caller releases with json_decref(),
  * or NULL with `out` saying why (a non-JSON body is SERVICE_BAD_RESPONSE). */

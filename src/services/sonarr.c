@@ -122,6 +122,8 @@ series_step(struct arr_call *c, const struct service_result *res, json_t *body)
 		sr.year = (int)arr_json_int(o, "year", 0);
 		sr.monitored = arr_json_bool(o, "monitored", false);
 		sr.status = arr_json_str(o, "status");
+		sr.path = arr_json_str(o, "path");
+		sr.root_folder_path = arr_json_str(o, "rootFolderPath");
 		sr.episode_file_count = (int)arr_json_int(stats, "episodeFileCount", 0);
 		sr.episode_count = (int)arr_json_int(stats, "episodeCount", 0);
 		json_array_foreach(json_object_get(o, "seasons"), j, season)

@@ -56,6 +56,8 @@ struct sonarr_series {
 	size_t season_count;
 	int episode_file_count; /* whole series */
 	int episode_count;
+	const char *path;             /* the show's folder: "/media/tv/The Bear" ("" when absent) */
+	const char *root_folder_path; /* the library it is in: "/media/tv" */
 };
 
 /* GET /api/v3/series?tvdbId=. `series` is NULL when the show is not in

@@ -50,8 +50,9 @@ on_queue(const struct service_result *res, const struct arr_queue *q, void *arg)
 		snprintf(r->ids[i], sizeof(r->ids[i]), "%s", q->items[i].download_id);
 		snprintf(r->states[i], sizeof(r->states[i]), "%s", q->items[i].status);
 	}
-	assert_ptr_equal(arr_queue_find(q, "8c212779b4abde7c6bc608063a0d008b7e40ce32"),
-	                 &q->items[0]);
+	if (q->count == 3) /* the two-page queue */
+		assert_ptr_equal(arr_queue_find(q, "8c212779b4abde7c6bc608063a0d008b7e40ce32"),
+		                 &q->items[0]);
 	assert_null(arr_queue_find(q, "ffff"));
 }
 
@@ -101,9 +102,11 @@ test_queue_pages(void **state)
 	(void)state;
 	assert_int_equal(
 	    fake_set_routes(&fake,
-	                    json_pack("[o, o]",
+	                    json_pack("[o, o, {s:s, s:{s:i, s:s, s:i, s:i}}]",
 	                              route("/radarr/api/v3/queue", "1", "radarr_queue_p1.json"),
-	                              route("/radarr/api/v3/queue", "2", "radarr_queue_p2.json"))),
+	                              route("/radarr/api/v3/queue", "2", "radarr_queue_p2.json"),
+	                              "path", "/radarr/api/v3/movie/19", "json", "id", 19, "title",
+	                              "Heat", "year", 1995, "tmdbId", 949)),
 	    0);
 	radarr_queue(f->radarr, on_queue, &r);
 	/* Never from inside the call that started it. */
@@ -142,9 +145,10 @@ test_queue_pages(void **state)
 	                    "Not an upgrade for existing movie file; Sample; One or more "
 	                    "movies expected in this release were not imported");
 
-	/* No movie included: the release's title; a TimeSpan with days. */
-	assert_string_equal(r.titles[2], "Some.Usenet.Release");
-	assert_int_equal(r.items[2].tmdb_id, 0);
+	/* No movie included: the film looked up by its id; a TimeSpan with
+	 * days. */
+	assert_string_equal(r.titles[2], "Heat (1995)");
+	assert_int_equal(r.items[2].tmdb_id, 949);
 	assert_int_equal(r.items[2].media_id, 19);
 	assert_int_equal(r.items[2].tracked_state, ARR_TRACKED_FAILED_PENDING);
 	assert_int_equal(r.items[2].timeleft_s, 86400 + 2 * 3600 + 3 * 60 + 4);
@@ -152,24 +156,103 @@ test_queue_pages(void **state)
 	assert_true(r.items[2].percent == 75.0);
 
 	/* Exactly the requests usher must send: key in a header, never in
-	 * the URL; the base path kept; the movie included. */
+	 * the URL; the base path kept; no movie in each record; the film
+	 * the records did not name looked up once. */
 	reqs = fake_requests(&fake);
-	assert_int_equal(json_array_size(reqs), 2);
+	assert_int_equal(json_array_size(reqs), 3);
 	json_array_foreach(reqs, i, req)
 	{
 		char page[24];
 
-		snprintf(page, sizeof(page), "%zu", i + 1);
 		assert_string_equal(json_string_value(json_object_get(req, "method")), "GET");
+		assert_null(fake_req_query(req, "apikey"));
+		assert_string_equal(fake_req_header(req, "X-Api-Key"), "radarr-key-1234");
+		if (i == 2) {
+			assert_string_equal(json_string_value(json_object_get(req, "path")),
+			                    "/radarr/api/v3/movie/19");
+			continue;
+		}
+		snprintf(page, sizeof(page), "%zu", i + 1);
 		assert_string_equal(json_string_value(json_object_get(req, "path")),
 		                    "/radarr/api/v3/queue");
 		assert_string_equal(fake_req_query(req, "page"), page);
-		assert_string_equal(fake_req_query(req, "pageSize"), "100");
-		assert_string_equal(fake_req_query(req, "includeMovie"), "true");
-		assert_null(fake_req_query(req, "apikey"));
-		assert_string_equal(fake_req_header(req, "X-Api-Key"), "radarr-key-1234");
+		assert_string_equal(fake_req_query(req, "pageSize"), "1000");
+		assert_null(fake_req_query(req, "includeMovie"));
 	}
 	json_decref(reqs);
+
+	/* The next call knows the film: no look-up. */
+	memset(&r, 0, sizeof(r));
+	radarr_queue(f->radarr, on_queue, &r);
+	run_until(f->loop, &r.calls, 1, 10000);
+	assert_int_equal(r.res.error, SERVICE_OK);
+	assert_string_equal(r.titles[2], "Heat (1995)");
+	assert_int_equal(r.items[2].tmdb_id, 949);
+	reqs = fake_requests(&fake);
+	assert_int_equal(json_array_size(reqs), 5);
+	json_decref(reqs);
+	fx_free(f);
+}
+
+/* A queue answered in one page, the same twice, then changed: the second
+ * answer gives the same records, the third the new ones; a film whose
+ * look-up failed is asked about again next time, one that left the queue
+ * is forgotten. */
+static void
+test_queue_same_and_changed(void **state)
+{
+	struct fx *f = fx_new("", "radarr-key-1234");
+	struct qres r = {0};
+	json_t *reqs, *page = fake_fixture("radarr_queue_p2.json");
+
+	(void)state;
+	json_object_set_new(page, "page", json_integer(1));
+	json_object_set_new(page, "totalRecords", json_integer(1));
+	assert_int_equal(
+	    fake_set_routes(&fake, json_pack("[{s:s, s:O}, {s:s, s:i, s:s}]", "path",
+	                                     "/api/v3/queue", "json", page, "path",
+	                                     "/api/v3/movie/19", "status", 500, "body", "down")),
+	    0);
+	radarr_queue(f->radarr, on_queue, &r);
+	run_until(f->loop, &r.calls, 1, 10000);
+	assert_int_equal(r.res.error, SERVICE_OK);
+	assert_int_equal(r.count, 1);
+	/* Radarr could not name it: the record stands, with the release. */
+	assert_string_equal(r.titles[0], "Some.Usenet.Release");
+	assert_int_equal(r.items[0].tmdb_id, 0);
+
+	assert_int_equal(fake_set_routes(&fake, json_pack("[{s:s, s:O}, {s:s, s:{s:i, s:s, s:i}}]",
+	                                                  "path", "/api/v3/queue", "json", page,
+	                                                  "path", "/api/v3/movie/19", "json", "id",
+	                                                  19, "title", "Heat", "tmdbId", 949)),
+	                 0);
+	memset(&r, 0, sizeof(r));
+	radarr_queue(f->radarr, on_queue, &r);
+	run_until(f->loop, &r.calls, 1, 10000);
+	assert_int_equal(r.count, 1);
+	assert_string_equal(r.titles[0], "Heat");
+	assert_int_equal(r.items[0].tmdb_id, 949);
+	assert_int_equal(r.items[0].sizeleft, 250);
+	reqs = fake_requests(&fake);
+	assert_int_equal(json_array_size(reqs), 2); /* the queue, the film again */
+	json_decref(reqs);
+
+	/* Changed: the new sizeleft shows. */
+	json_object_set_new(json_array_get(json_object_get(page, "records"), 0), "sizeleft",
+	                    json_integer(100));
+	assert_int_equal(fake_set_routes(&fake, json_pack("[{s:s, s:O}]", "path", "/api/v3/queue",
+	                                                  "json", page)),
+	                 0);
+	memset(&r, 0, sizeof(r));
+	radarr_queue(f->radarr, on_queue, &r);
+	run_until(f->loop, &r.calls, 1, 10000);
+	assert_int_equal(r.count, 1);
+	assert_int_equal(r.items[0].sizeleft, 100);
+	assert_int_equal(r.items[0].tmdb_id, 949);
+	reqs = fake_requests(&fake);
+	assert_int_equal(json_array_size(reqs), 1); /* the film is known */
+	json_decref(reqs);
+	json_decref(page);
 	fx_free(f);
 }
 
@@ -264,7 +347,7 @@ struct mres {
 	struct service_result res;
 	bool found;
 	struct radarr_movie m;
-	char title[64];
+	char title[64], path[64], root[64];
 };
 
 static void
@@ -278,6 +361,8 @@ on_movie(const struct service_result *res, const struct radarr_movie *m, void *a
 	if (m) {
 		r->m = *m;
 		snprintf(r->title, sizeof(r->title), "%s", m->title);
+		snprintf(r->path, sizeof(r->path), "%s", m->path);
+		snprintf(r->root, sizeof(r->root), "%s", m->root_folder_path);
 	}
 }
 
@@ -308,6 +393,8 @@ test_movie_by_tmdb(void **state)
 	assert_true(r.m.has_file);
 	assert_true(r.m.monitored);
 	assert_string_equal(r.title, "Dune");
+	assert_string_equal(r.path, "/movies/Dune (2021)");
+	assert_string_equal(r.root, "/movies/");
 	/* Not in the library is not an error. */
 	assert_int_equal(none.calls, 1);
 	assert_int_equal(none.res.error, SERVICE_OK);
@@ -387,7 +474,7 @@ main(void)
 	    cmocka_unit_test(test_queue_pages),    cmocka_unit_test(test_wrong_key),
 	    cmocka_unit_test(test_refused),        cmocka_unit_test(test_bad_bodies),
 	    cmocka_unit_test(test_movie_by_tmdb),  cmocka_unit_test(test_status_and_cancel),
-	    cmocka_unit_test(test_absent_section),
+	    cmocka_unit_test(test_absent_section), cmocka_unit_test(test_queue_same_and_changed),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -15,5 +15,5 @@ edits=$(grep -c '^usher (edit): Paddington (2014): Downloading ▓*░* [0-9]*%'
 [ "$edits" -ge 2 ] || fail "expected the bar to be edited at least twice, saw $edits"
 grep -qx 'usher (edit): Paddington (2014): ready to watch' "$out" || fail "progress message not edited to ready"
 [ "$(grep -c 'is ready to watch' "$out")" -eq 1 ] || fail "ready said other than once"
-grep -qx 'usher: @you Paddington (2014) is ready to watch.' "$out" || fail "no ready ping"
+grep -qx 'usher: @you Paddington (2014) is ready to watch in movies.' "$out" || fail "no ready ping"
 echo "ok: progress edited $edits times and ready said once"
