@@ -15,6 +15,7 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/store.h"
 #include "gateway/console.h"
 #include "gateway/gateway.h"
@@ -247,6 +249,64 @@ tracked_by_bot(struct loop *loop, const struct fake *httpd)
 	return n;
 }
 
+/* Where the resident memory is, by mapping: the heap, anonymous mappings
+ * (malloc's large blocks and other arenas, PCRE2 JIT code, thread stacks),
+ * and each shared library's private (written) pages. Then malloc's own
+ * view (mallinfo2): what is in use and what it holds free. */
+static void
+print_breakdown(void)
+{
+	struct {
+		char name[64];
+		long rss, dirty;
+	} maps[96];
+	size_t n = 0, i = 0;
+	char line[512];
+	FILE *f = fopen("/proc/self/smaps", "r");
+	struct mallinfo2 mi = mallinfo2();
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long lo, hi;
+		char path[400] = "";
+		int end = 0;
+		long kb;
+
+		/* "lo-hi perms offset dev inode [path]" opens each mapping. */
+		if (sscanf(line, "%lx-%lx %*s %*x %*s %*u%n", &lo, &hi, &end) == 2 && end > 0) {
+			const char *base;
+
+			sscanf(line + end, "%399s", path);
+			base = strrchr(path, '/');
+			base = path[0] == '\0' ? "[anon]" : base ? base + 1 : path;
+			for (i = 0; i < n && strcmp(maps[i].name, base) != 0; i++)
+				;
+			if (i == n && n < sizeof(maps) / sizeof(maps[0])) {
+				snprintf(maps[n].name, sizeof(maps[n].name), "%s", base);
+				maps[n].rss = maps[n].dirty = 0;
+				n++;
+			}
+			continue;
+		}
+		if (i == n)
+			continue;
+		if (sscanf(line, "Rss: %ld kB", &kb) == 1)
+			maps[i].rss += kb;
+		else if (sscanf(line, "Private_Dirty: %ld kB", &kb) == 1)
+			maps[i].dirty += kb;
+	}
+	fclose(f);
+	printf("  by mapping (KiB resident, of which private dirty):\n");
+	for (i = 0; i < n; i++)
+		if (maps[i].rss >= 64)
+			printf("    %7ld %7ld  %s\n", maps[i].rss, maps[i].dirty, maps[i].name);
+	printf("  malloc: arena %zu KiB, mmapped %zu KiB (%zu blocks), in use %zu KiB, "
+	       "free %zu KiB, trimmable %zu KiB\n",
+	       mi.arena / 1024, mi.hblkhd / 1024, mi.hblks, mi.uordblks / 1024, mi.fordblks / 1024,
+	       mi.keepcost / 1024);
+}
+
 static int
 free_port(void)
 {
@@ -267,6 +327,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"seconds", required_argument, NULL, 's'},
+	                                     {"breakdown", no_argument, NULL, 'b'},
 	                                     {NULL, 0, NULL, 0}};
 	struct fake fseerr = {.pid = -1}, fmatrix = {.pid = -1}, fdiscord = {.pid = -1},
 	            prosody = {.pid = -1}, httpd = {.pid = -1};
@@ -275,32 +336,42 @@ main(int argc, char **argv)
 	struct store *store = NULL;
 	struct loop *loop = NULL;
 	struct bot *bot = NULL;
+	struct mem_trimmer *trim = NULL;
 	struct buf conf;
 	long seconds = 20, base_rss, tracked = -1;
 	int xmpp_port, ch, i, rc = 1, null_fd = -1;
 	unsigned long long deadline;
+	bool breakdown = false;
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'b') {
+			breakdown = true;
+			continue;
+		}
 		if (ch != 's') {
-			fprintf(stderr, "usage: memory_bench [--seconds S]\n");
+			fprintf(stderr, "usage: memory_bench [--seconds S] [--breakdown]\n");
 			return 2;
 		}
 		seconds = strtol(optarg, NULL, 10);
 	}
 	if (seconds < 1 || seconds > 3600) {
-		fprintf(stderr, "usage: memory_bench [--seconds S]\n");
+		fprintf(stderr, "usage: memory_bench [--seconds S] [--breakdown]\n");
 		return 2;
 	}
 	/* libstrophe writes with send(..., 0): a peer that hangs up
 	 * must not kill the bench (usher's main does not ignore it either:
 	 * see bench/README.md). */
 	signal(SIGPIPE, SIG_IGN);
+	/* As usher's main() does, before anything is allocated. */
+	mem_tune();
 	log_set_level(LOG_LEVEL_ERROR);
 	/* The baseline: libraries loaded, curl (and with it OpenSSL) set up,
 	 * one loop; nothing of the bot yet. */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	loop = loop_new();
 	base_rss = bench_status_kb("VmRSS");
+	/* usher run trims the heap every 10 s (src/main.c). */
+	trim = mem_trim_start(loop, 10000);
 	buf_init(&conf, 0);
 	if (bench_tmpdir(dir, sizeof(dir), "memory-bench") == -1) {
 		perror("mkdtemp");
@@ -384,11 +455,14 @@ main(int argc, char **argv)
 	printf("  baseline (libraries, curl_global_init, one loop): VmRSS %ld KiB; the bot's own "
 	       "share %ld KiB\n",
 	       base_rss, bench_status_kb("VmRSS") - base_rss);
+	if (breakdown)
+		print_breakdown();
 	rc = tracked == TRACKED ? 0 : 1;
 out:
 	bot_free(bot);
 	store_close(store);
 	config_free(cfg);
+	mem_trim_stop(trim);
 	if (loop)
 		loop_free(loop);
 	if (null_fd != -1)

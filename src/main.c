@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/store.h"
 #include "core/util.h"
 #include "demo/demo.h"
@@ -23,6 +24,9 @@
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
+/* Often enough that a burst (a thousand progress posts) does not stay
+ * resident for long; each trim costs well under a millisecond. */
+#define MEM_TRIM_EVERY_MS 10000
 
 static const char usage_text[] =
     "usage: usher COMMAND [OPTIONS]\n"
@@ -168,6 +172,7 @@ run_with_config(const struct config *cfg)
 	struct loop *loop;
 	struct store *store;
 	struct bot *bot;
+	struct mem_trimmer *trim;
 	char err[512];
 	const char *format_name = config_get(cfg, "usher", "log_format");
 	enum log_level level;
@@ -186,9 +191,11 @@ run_with_config(const struct config *cfg)
 	loop = loop_new();
 	if (loop == NULL)
 		fatalx("out of memory");
+	trim = mem_trim_start(loop, MEM_TRIM_EVERY_MS);
 	bot = bot_new(loop, cfg, store, err, sizeof(err));
 	if (bot == NULL) {
 		log_warnx("%s", err);
+		mem_trim_stop(trim);
 		loop_free(loop);
 		store_close(store);
 		return EXIT_USAGE;
@@ -209,6 +216,7 @@ run_with_config(const struct config *cfg)
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	bot_free(bot);
+	mem_trim_stop(trim);
 	loop_free(loop);
 	store_close(store);
 	return rc;
@@ -342,6 +350,7 @@ main(int argc, char **argv)
 	/* A peer that hangs up mid-write (libstrophe sends without
 	 * MSG_NOSIGNAL) is a failed write to handle, not a reason to die. */
 	signal(SIGPIPE, SIG_IGN);
+	mem_tune();
 	argc = take_log_format(argc, argv);
 	if (argc == -1)
 		return EXIT_USAGE;

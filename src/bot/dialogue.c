@@ -143,11 +143,9 @@ dialogue_load(struct store *st, const char *network, const char *room, const cha
 	memset(out, 0, sizeof(*out));
 	if (st == NULL)
 		return 0;
-	if (sqlite3_prepare_v2(store_db(st),
-	                       "SELECT state, expires_at FROM dialogue"
-	                       " WHERE network = ? AND room = ? AND person = ?",
-	                       -1, &q, NULL) != SQLITE_OK) {
-		log_warnx("store: reading a conversation: %s", sqlite3_errmsg(store_db(st)));
+	if ((q = store_stmt(st, "SELECT state, expires_at FROM dialogue"
+	                        " WHERE network = ? AND room = ? AND person = ?")) == NULL) {
+		log_warnx("store: reading a conversation: %s", store_errmsg(st));
 		return -1;
 	}
 	sqlite3_bind_text(q, 1, network, -1, SQLITE_STATIC);
@@ -164,7 +162,7 @@ dialogue_load(struct store *st, const char *network, const char *room, const cha
 			rc = -1;
 		}
 	}
-	sqlite3_finalize(q);
+	store_stmt_done(st, q);
 	return rc;
 }
 
@@ -179,18 +177,14 @@ dialogue_save(struct store *st, const char *network, const char *room, const cha
 	if (st == NULL)
 		return 0;
 	if (state->wait == DIALOGUE_NONE)
-		rc = sqlite3_prepare_v2(store_db(st),
-		                        "DELETE FROM dialogue WHERE network = ? AND room = ? AND "
-		                        "person = ?",
-		                        -1, &q, NULL);
+		q = store_stmt(st, "DELETE FROM dialogue WHERE network = ? AND room = ? AND "
+		                   "person = ?");
 	else
-		rc = sqlite3_prepare_v2(store_db(st),
-		                        "INSERT OR REPLACE INTO dialogue"
-		                        " (network, room, person, state, expires_at)"
-		                        " VALUES (?, ?, ?, ?, ?)",
-		                        -1, &q, NULL);
-	if (rc != SQLITE_OK) {
-		log_warnx("store: saving a conversation: %s", sqlite3_errmsg(store_db(st)));
+		q = store_stmt(st, "INSERT OR REPLACE INTO dialogue"
+		                   " (network, room, person, state, expires_at)"
+		                   " VALUES (?, ?, ?, ?, ?)");
+	if (q == NULL) {
+		log_warnx("store: saving a conversation: %s", store_errmsg(st));
 		return -1;
 	}
 	sqlite3_bind_text(q, 1, network, -1, SQLITE_STATIC);
@@ -204,7 +198,7 @@ dialogue_save(struct store *st, const char *network, const char *room, const cha
 	rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
 	if (rc == -1)
 		log_warnx("store: saving a conversation: %s", sqlite3_errmsg(store_db(st)));
-	sqlite3_finalize(q);
+	store_stmt_done(st, q);
 	free(text);
 	return rc;
 }

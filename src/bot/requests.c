@@ -174,10 +174,9 @@ order_update(struct order *o, const char *state, long seerr_id)
 	sqlite3_stmt *q;
 	int rc;
 
-	if (sqlite3_prepare_v2(store_db(o->r->store),
-	                       "UPDATE requests SET state = ?, seerr_request_id = ?, attempts = ?,"
-	                       " told_waiting = ?, updated_at = ? WHERE id = ?",
-	                       -1, &q, NULL) != SQLITE_OK)
+	if ((q = store_stmt(o->r->store,
+	                    "UPDATE requests SET state = ?, seerr_request_id = ?, attempts = ?,"
+	                    " told_waiting = ?, updated_at = ? WHERE id = ?")) == NULL)
 		return -1;
 	sqlite3_bind_text(q, 1, state, -1, SQLITE_STATIC);
 	if (seerr_id > 0)
@@ -189,10 +188,10 @@ order_update(struct order *o, const char *state, long seerr_id)
 	sqlite3_bind_int64(q, 5, (sqlite3_int64)time(NULL));
 	sqlite3_bind_int64(q, 6, o->id);
 	rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(q);
 	if (rc == -1)
 		log_warnx("store: cannot update request %lld: %s", (long long)o->id,
 		          sqlite3_errmsg(store_db(o->r->store)));
+	store_stmt_done(o->r->store, q);
 	return rc;
 }
 
@@ -215,10 +214,9 @@ order_record_settled(struct order *o, const char *state, long seerr_id, const ch
 {
 	sqlite3_stmt *q;
 
-	if (sqlite3_prepare_v2(store_db(o->r->store),
-	                       "UPDATE requests SET state = ?, seerr_request_id = ?, reply = ?,"
-	                       " told = 0, updated_at = ? WHERE id = ?",
-	                       -1, &q, NULL) != SQLITE_OK) {
+	if ((q = store_stmt(o->r->store,
+	                    "UPDATE requests SET state = ?, seerr_request_id = ?, reply = ?,"
+	                    " told = 0, updated_at = ? WHERE id = ?")) == NULL) {
 		log_warnx("store: cannot settle request %lld: %s", (long long)o->id,
 		          sqlite3_errmsg(store_db(o->r->store)));
 		return;
@@ -234,7 +232,7 @@ order_record_settled(struct order *o, const char *state, long seerr_id, const ch
 	if (sqlite3_step(q) != SQLITE_DONE)
 		log_warnx("store: cannot settle request %lld: %s", (long long)o->id,
 		          sqlite3_errmsg(store_db(o->r->store)));
-	sqlite3_finalize(q);
+	store_stmt_done(o->r->store, q);
 }
 
 static void
@@ -242,12 +240,11 @@ order_told(struct requests *r, sqlite3_int64 id)
 {
 	sqlite3_stmt *q;
 
-	if (sqlite3_prepare_v2(store_db(r->store), "UPDATE requests SET told = 1 WHERE id = ?", -1,
-	                       &q, NULL) != SQLITE_OK)
+	if ((q = store_stmt(r->store, "UPDATE requests SET told = 1 WHERE id = ?")) == NULL)
 		return;
 	sqlite3_bind_int64(q, 1, id);
 	sqlite3_step(q);
-	sqlite3_finalize(q);
+	store_stmt_done(r->store, q);
 }
 
 /* Says what a previous run settled but died before saying. */
@@ -256,11 +253,9 @@ requests_say_owed(struct requests *r)
 {
 	sqlite3_stmt *q;
 
-	if (sqlite3_prepare_v2(store_db(r->store),
-	                       "SELECT id, network, room, reply_to, reply FROM requests"
-	                       " WHERE told = 0 AND state != 'queued' AND reply IS NOT NULL"
-	                       " ORDER BY id",
-	                       -1, &q, NULL) != SQLITE_OK)
+	if ((q = store_stmt(r->store, "SELECT id, network, room, reply_to, reply FROM requests"
+	                              " WHERE told = 0 AND state != 'queued' AND reply IS NOT NULL"
+	                              " ORDER BY id")) == NULL)
 		return;
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		sqlite3_int64 id = sqlite3_column_int64(q, 0);
@@ -272,7 +267,7 @@ requests_say_owed(struct requests *r)
 		       (const char *)sqlite3_column_text(q, 4));
 		order_told(r, id);
 	}
-	sqlite3_finalize(q);
+	store_stmt_done(r->store, q);
 }
 
 /* The order reached a final answer: record it, then tell the person; a
@@ -428,15 +423,14 @@ order_settled_before(const struct order *o, long seerr_id)
 	bool found;
 
 	if (seerr_id <= 0 ||
-	    sqlite3_prepare_v2(store_db(o->r->store),
-	                       "SELECT 1 FROM requests WHERE seerr_request_id = ? AND id != ? AND "
-	                       "state = 'created'",
-	                       -1, &q, NULL) != SQLITE_OK)
+	    (q = store_stmt(o->r->store,
+	                    "SELECT 1 FROM requests WHERE seerr_request_id = ? AND id != ? AND "
+	                    "state = 'created'")) == NULL)
 		return false;
 	sqlite3_bind_int64(q, 1, seerr_id);
 	sqlite3_bind_int64(q, 2, o->id);
 	found = sqlite3_step(q) == SQLITE_ROW;
-	sqlite3_finalize(q);
+	store_stmt_done(o->r->store, q);
 	return found;
 }
 
@@ -577,12 +571,11 @@ requests_submit(struct requests *r, const struct request_order *ro)
 			ro->said(ro->said_arg);
 		return 0;
 	}
-	if (sqlite3_prepare_v2(store_db(r->store),
-	                       "INSERT INTO requests (network, room, person, reply_to, kind, "
-	                       "tmdb_id, title, year, seasons, is_4k, state, created_at, "
-	                       "updated_at, seerr_user) "
-	                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
-	                       -1, &q, NULL) != SQLITE_OK) {
+	if ((q = store_stmt(r->store,
+	                    "INSERT INTO requests (network, room, person, reply_to, kind, "
+	                    "tmdb_id, title, year, seasons, is_4k, state, created_at, "
+	                    "updated_at, seerr_user) "
+	                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)")) == NULL) {
 		log_warnx("store: cannot save a request: %s", sqlite3_errmsg(store_db(r->store)));
 		return -1;
 	}
@@ -601,11 +594,11 @@ requests_submit(struct requests *r, const struct request_order *ro)
 	sqlite3_bind_int64(q, 12, (sqlite3_int64)now);
 	sqlite3_bind_int64(q, 13, ro->seerr_user);
 	rc = sqlite3_step(q);
-	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE) {
+	if (rc != SQLITE_DONE)
 		log_warnx("store: cannot save a request: %s", sqlite3_errmsg(store_db(r->store)));
+	store_stmt_done(r->store, q);
+	if (rc != SQLITE_DONE)
 		return -1;
-	}
 	o = order_new(r, sqlite3_last_insert_rowid(store_db(r->store)), ro->network, ro->room,
 	              ro->person, ro->reply_to, ro->seerr_user, ro->title, ro->year, &ro->what);
 	o->said = ro->said;
@@ -620,11 +613,10 @@ requests_resume(struct requests *r)
 	sqlite3_stmt *q;
 
 	requests_say_owed(r);
-	if (sqlite3_prepare_v2(store_db(r->store),
-	                       "SELECT id, network, room, person, reply_to, seerr_user, kind, "
-	                       "tmdb_id, title, year, seasons, is_4k, attempts, told_waiting "
-	                       "FROM requests WHERE state = 'queued' ORDER BY id",
-	                       -1, &q, NULL) != SQLITE_OK) {
+	if ((q = store_stmt(r->store,
+	                    "SELECT id, network, room, person, reply_to, seerr_user, kind, "
+	                    "tmdb_id, title, year, seasons, is_4k, attempts, told_waiting "
+	                    "FROM requests WHERE state = 'queued' ORDER BY id")) == NULL) {
 		log_warnx("store: cannot read waiting requests: %s",
 		          sqlite3_errmsg(store_db(r->store)));
 		return;
@@ -652,5 +644,5 @@ requests_resume(struct requests *r)
 		         o->person, o->title);
 		order_attempt(o);
 	}
-	sqlite3_finalize(q);
+	store_stmt_done(r->store, q);
 }

@@ -26,6 +26,15 @@
 #define HTTP_MAX_REDIRECTS              3L
 /* Caps the sockets one client holds; curl queues transfers past it. */
 #define HTTP_MAX_CONNECTIONS 256L
+/* Idle connections kept for reuse. curl's default keeps four per transfer
+ * in progress, so after a quiet moment a burst of calls (a busy evening,
+ * a progress cycle) opens new connections, each a handshake more per call. */
+#define HTTP_IDLE_CONNECTIONS 32L
+/* Transfers running at once to one host (scheme, host, port). A running
+ * transfer costs about 25 KiB inside curl (its handle and receive buffer);
+ * one waiting its turn costs only its copied options. A progress cycle
+ * that posts a thousand messages must not hold a thousand curl handles. */
+#define HTTP_MAX_RUNNING_PER_HOST 8u
 
 struct http_header {
 	char *name;
@@ -39,6 +48,7 @@ struct http_headers {
 };
 
 enum call_state {
+	CALL_QUEUED,    /* waiting for a free slot on its host */
 	CALL_RUNNING,   /* in the multi handle */
 	CALL_FAILED,    /* failed before curl ran; waiting on fail_timer */
 	CALL_DONE,      /* finished, queued for its callback this round */
@@ -46,10 +56,21 @@ enum call_state {
 	CALL_CALLING,   /* its callback is running */
 };
 
+/* The calls to one host: how many run, and the ones waiting, in order. */
+struct http_host {
+	struct http_host *next;
+	char *key; /* "scheme://host:port"; "" when the URL does not parse */
+	unsigned running;
+	struct http_call *queue, **queue_tail;
+};
+
 struct http_call {
 	struct http *http;
-	struct http_call *prev, *next; /* the client's RUNNING and FAILED calls */
+	struct http_call *prev, *next; /* the client's QUEUED, RUNNING and FAILED calls */
 	struct http_call *done_next;
+	struct http_call *queue_next; /* QUEUED: the next on its host */
+	struct http_host *host;
+	bool holds_slot; /* counted in host->running */
 	enum call_state state;
 	http_done_cb *cb;
 	void *arg;
@@ -60,6 +81,16 @@ struct http_call {
 	long timeout_ms;
 	long connect_timeout_ms;
 	uint64_t started_ms;
+	/* The caller's options, copied, until the transfer is set up (and the
+	 * body until it ends: curl reads it in place). */
+	char *url;
+	char *req_body;
+	size_t req_body_len;
+	bool has_req_body;
+	bool tls_insecure;
+	bool follow_redirects;
+	char *ca_file;
+	char *cookie_jar_id;
 
 	struct buf body;
 	struct http_headers headers;
@@ -89,6 +120,7 @@ struct http {
 	bool *watched;
 	size_t capwatched;
 	struct http_jar *jars;
+	struct http_host *hosts;
 };
 
 /* Response headers */
@@ -216,6 +248,10 @@ call_free(struct http_call *c)
 		curl_easy_cleanup(c->easy);
 	curl_slist_free_all(c->req_headers);
 	free(c->method);
+	free(c->url);
+	free(c->req_body);
+	free(c->ca_file);
+	free(c->cookie_jar_id);
 	buf_free(&c->body);
 	headers_free(&c->headers);
 	free(c);
@@ -395,6 +431,9 @@ call_classify(struct http_call *c, CURLcode rc)
  * curl_multi_socket_action() and friends, and they only touch the loop. */
 
 static void http_on_timer(struct loop *loop, loop_timer_id id, void *arg);
+static void hosts_run_queued(struct http *h);
+static void call_release_slot(struct http_call *c);
+static void call_unqueue(struct http_call *c);
 static void http_on_fd(struct loop *loop, int fd, int events, void *arg);
 
 static int
@@ -464,12 +503,15 @@ http_check_done(struct http *h)
 		c = (struct http_call *)(void *)priv;
 		curl_multi_remove_handle(h->multi, easy);
 		call_unlink(h, c);
+		call_release_slot(c);
 		call_classify(c, rc);
 		c->state = CALL_DONE;
 		c->done_next = NULL;
 		*tail = c;
 		tail = &c->done_next;
 	}
+	if (done != NULL)
+		hosts_run_queued(h);
 	while ((c = done) != NULL) {
 		done = c->done_next;
 		if (c->state == CALL_CANCELLED)
@@ -526,6 +568,7 @@ http_new(struct loop *loop)
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http_curl_timer);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
 	curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, HTTP_MAX_CONNECTIONS);
+	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, HTTP_IDLE_CONNECTIONS);
 	return h;
 }
 
@@ -534,6 +577,7 @@ http_free(struct http *h)
 {
 	struct http_call *c;
 	struct http_jar *j;
+	struct http_host *ho;
 
 	if (h == NULL)
 		return;
@@ -557,6 +601,11 @@ http_free(struct http *h)
 		curl_share_cleanup(j->share);
 		free(j->id);
 		free(j);
+	}
+	while ((ho = h->hosts) != NULL) {
+		h->hosts = ho->next;
+		free(ho->key);
+		free(ho);
 	}
 	free(h);
 	curl_global_cleanup();
@@ -632,26 +681,19 @@ slist_add(struct curl_slist *list, const char *s)
 
 /* Sets every option; returns false (with the error set) if curl refused one. */
 static bool
-call_setup(struct http_call *c, const struct http_opts *o)
+call_setup(struct http_call *c, long timeout_ms)
 {
 	CURL *e = c->easy;
 	bool ok = true;
-	bool has_body = o->body != NULL;
-
-	for (size_t i = 0; o->headers != NULL && o->headers[i] != NULL; i++)
-		c->req_headers = slist_add(c->req_headers, o->headers[i]);
-	/* curl would otherwise wait for "100 Continue" before larger bodies. */
-	if (has_body && !has_header(o->headers, "Expect"))
-		c->req_headers = slist_add(c->req_headers, "Expect:");
 
 	ok &= curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)(void *)c) == CURLE_OK;
-	ok &= curl_easy_setopt(e, CURLOPT_URL, o->url) == CURLE_OK;
+	ok &= curl_easy_setopt(e, CURLOPT_URL, c->url) == CURLE_OK;
 	ok &= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
 	ok &= curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK;
 	ok &= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
 	ok &= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->curl_error) == CURLE_OK;
 	ok &= curl_easy_setopt(e, CURLOPT_USERAGENT, "usher/" USHER_VERSION) == CURLE_OK;
-	ok &= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->timeout_ms) == CURLE_OK;
+	ok &= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms) == CURLE_OK;
 	ok &= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms) == CURLE_OK;
 	ok &= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "") == CURLE_OK;
 	ok &= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_on_body) == CURLE_OK;
@@ -659,25 +701,26 @@ call_setup(struct http_call *c, const struct http_opts *o)
 	ok &= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_on_header) == CURLE_OK;
 	ok &= curl_easy_setopt(e, CURLOPT_HEADERDATA, c) == CURLE_OK;
 	ok &= curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->req_headers) == CURLE_OK;
-	ok &= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, o->tls_insecure ? 0L : 1L) == CURLE_OK;
-	ok &= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, o->tls_insecure ? 0L : 2L) == CURLE_OK;
-	if (o->ca_file != NULL)
-		ok &= curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file) == CURLE_OK;
-	if (o->follow_redirects) {
+	ok &= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->tls_insecure ? 0L : 1L) == CURLE_OK;
+	ok &= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->tls_insecure ? 0L : 2L) == CURLE_OK;
+	if (c->ca_file != NULL)
+		ok &= curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file) == CURLE_OK;
+	if (c->follow_redirects) {
 		ok &= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L) == CURLE_OK;
 		ok &= curl_easy_setopt(e, CURLOPT_MAXREDIRS, HTTP_MAX_REDIRECTS) == CURLE_OK;
 	}
-	if (o->cookie_jar_id != NULL) {
-		ok &= curl_easy_setopt(e, CURLOPT_SHARE, http_jar(c->http, o->cookie_jar_id)) ==
+	if (c->cookie_jar_id != NULL) {
+		ok &= curl_easy_setopt(e, CURLOPT_SHARE, http_jar(c->http, c->cookie_jar_id)) ==
 		      CURLE_OK;
 		/* An empty name turns the cookie engine on without a file. */
 		ok &= curl_easy_setopt(e, CURLOPT_COOKIEFILE, "") == CURLE_OK;
 	}
 
-	if (has_body || strcmp(c->method, "POST") == 0) {
+	if (c->has_req_body || strcmp(c->method, "POST") == 0) {
+		/* Our copy outlives the transfer, so curl need not copy it again. */
 		ok &= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-		                       (curl_off_t)(has_body ? o->body_len : 0)) == CURLE_OK;
-		ok &= curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, has_body ? o->body : "") ==
+		                       (curl_off_t)c->req_body_len) == CURLE_OK;
+		ok &= curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->req_body ? c->req_body : "") ==
 		      CURLE_OK;
 		if (strcmp(c->method, "POST") != 0)
 			ok &= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, c->method) == CURLE_OK;
@@ -691,11 +734,157 @@ call_setup(struct http_call *c, const struct http_opts *o)
 	return ok;
 }
 
+/* "scheme://host:port" for the per-host limit; "" when curl cannot parse
+ * the URL (curl then reports it when the call runs). A new string. */
+static char *
+host_key(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *key;
+
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+		key = xasprintf("%s://%s:%s", scheme, host, port);
+	else
+		key = xstrdup("");
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return key;
+}
+
+static struct http_host *
+host_get(struct http *h, const char *url)
+{
+	char *key = host_key(url);
+	struct http_host *ho;
+
+	for (ho = h->hosts; ho != NULL; ho = ho->next)
+		if (strcmp(ho->key, key) == 0) {
+			free(key);
+			return ho;
+		}
+	ho = xcalloc(1, sizeof(*ho));
+	ho->key = key;
+	ho->queue_tail = &ho->queue;
+	ho->next = h->hosts;
+	h->hosts = ho;
+	return ho;
+}
+
+/* Hands a call to curl, or fails it (later) if that cannot be done or its
+ * time ran out while it waited for a slot. */
+static struct http_call *
+call_run(struct http_call *c)
+{
+	struct http *h = c->http;
+	long left = c->timeout_ms - (long)(loop_now_ms(h->loop) - c->started_ms);
+	CURLMcode mrc;
+
+	if (left <= 0) {
+		call_set_error(c, HTTP_ERR_TIMEOUT,
+		               "timed out after %ld ms waiting for a connection", c->timeout_ms);
+		return call_fail_later(c);
+	}
+	if ((c->easy = curl_easy_init()) == NULL) {
+		call_set_error(c, HTTP_ERR_OTHER, "cannot create a curl handle");
+		return call_fail_later(c);
+	}
+	if (!call_setup(c, left))
+		return call_fail_later(c);
+	if ((mrc = curl_multi_add_handle(h->multi, c->easy)) != CURLM_OK) {
+		call_set_error(c, HTTP_ERR_OTHER, "cannot start the request: %s",
+		               curl_multi_strerror(mrc));
+		return call_fail_later(c);
+	}
+	c->state = CALL_RUNNING;
+	c->holds_slot = true;
+	c->host->running++;
+	return c;
+}
+
+/* Runs waiting calls while their hosts have free slots. */
+static void
+hosts_run_queued(struct http *h)
+{
+	for (struct http_host *ho = h->hosts; ho != NULL; ho = ho->next) {
+		struct http_call *c;
+
+		while (ho->running < HTTP_MAX_RUNNING_PER_HOST && (c = ho->queue) != NULL) {
+			call_unqueue(c);
+			loop_cancel_timer(h->loop, c->fail_timer);
+			c->fail_timer = 0;
+			call_run(c);
+		}
+	}
+}
+
+/* A call left curl: its host may run the next one. */
+static void
+call_release_slot(struct http_call *c)
+{
+	if (c->holds_slot) {
+		c->holds_slot = false;
+		c->host->running--;
+	}
+}
+
+static void
+call_unqueue(struct http_call *c)
+{
+	struct http_call **p = &c->host->queue;
+
+	while (*p != c)
+		p = &(*p)->queue_next;
+	if ((*p = c->queue_next) == NULL)
+		c->host->queue_tail = p;
+	c->queue_next = NULL;
+}
+
+static void
+http_on_queue_timeout(struct loop *loop, loop_timer_id id, void *arg)
+{
+	struct http_call *c = arg;
+
+	(void)loop;
+	(void)id;
+	c->fail_timer = 0;
+	call_unqueue(c);
+	call_set_error(c, HTTP_ERR_TIMEOUT, "timed out after %ld ms waiting for a connection",
+	               c->timeout_ms);
+	call_unlink(c->http, c);
+	call_deliver(c);
+}
+
+/* Copies everything the caller's options point to. */
+static void
+call_copy_opts(struct http_call *c, const struct http_opts *o)
+{
+	for (size_t i = 0; o->headers != NULL && o->headers[i] != NULL; i++)
+		c->req_headers = slist_add(c->req_headers, o->headers[i]);
+	/* curl would otherwise wait for "100 Continue" before larger bodies. */
+	if (o->body != NULL && !has_header(o->headers, "Expect"))
+		c->req_headers = slist_add(c->req_headers, "Expect:");
+	c->url = xstrdup(o->url);
+	if ((c->has_req_body = o->body != NULL)) {
+		c->req_body = xmalloc(o->body_len + 1);
+		memcpy(c->req_body, o->body, o->body_len);
+		c->req_body[o->body_len] = '\0';
+		c->req_body_len = o->body_len;
+	}
+	c->tls_insecure = o->tls_insecure;
+	c->follow_redirects = o->follow_redirects;
+	c->ca_file = o->ca_file ? xstrdup(o->ca_file) : NULL;
+	c->cookie_jar_id = o->cookie_jar_id ? xstrdup(o->cookie_jar_id) : NULL;
+}
+
 struct http_call *
 http_start(struct http *h, const struct http_opts *o, http_done_cb *cb, void *arg)
 {
 	struct http_call *c = xcalloc(1, sizeof(*c));
-	CURLMcode mrc;
 
 	c->http = h;
 	c->cb = cb;
@@ -713,18 +902,17 @@ http_start(struct http *h, const struct http_opts *o, http_done_cb *cb, void *ar
 		call_set_error(c, HTTP_ERR_OTHER, "no URL");
 		return call_fail_later(c);
 	}
-	if ((c->easy = curl_easy_init()) == NULL) {
-		call_set_error(c, HTTP_ERR_OTHER, "cannot create a curl handle");
-		return call_fail_later(c);
-	}
-	if (!call_setup(c, o))
-		return call_fail_later(c);
-	if ((mrc = curl_multi_add_handle(h->multi, c->easy)) != CURLM_OK) {
-		call_set_error(c, HTTP_ERR_OTHER, "cannot start the request: %s",
-		               curl_multi_strerror(mrc));
-		return call_fail_later(c);
-	}
-	c->state = CALL_RUNNING;
+	call_copy_opts(c, o);
+	c->host = host_get(h, c->url);
+	if (c->host->running < HTTP_MAX_RUNNING_PER_HOST && c->host->queue == NULL)
+		return call_run(c);
+	c->state = CALL_QUEUED;
+	*c->host->queue_tail = c;
+	c->host->queue_tail = &c->queue_next;
+	/* Its timeout counts from now, whether or not it has begun. */
+	if ((c->fail_timer =
+	         loop_add_timer(h->loop, (uint64_t)c->timeout_ms, http_on_queue_timeout, c)) == 0)
+		fatalx("out of memory adding an http timer");
 	return c;
 }
 
@@ -737,11 +925,20 @@ http_cancel(struct http_call *c)
 		return;
 	h = c->http;
 	switch (c->state) {
+	case CALL_QUEUED:
+		call_unqueue(c);
+		loop_cancel_timer(h->loop, c->fail_timer);
+		call_unlink(h, c);
+		h->in_flight--;
+		call_free(c);
+		break;
 	case CALL_RUNNING:
 		call_unlink(h, c);
 		curl_multi_remove_handle(h->multi, c->easy);
 		h->in_flight--;
+		call_release_slot(c);
 		call_free(c);
+		hosts_run_queued(h);
 		break;
 	case CALL_FAILED:
 		call_unlink(h, c);

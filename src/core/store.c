@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,12 +100,22 @@ static const char *const migrations[] = {
 
 #define STORE_SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
+/* A statement kept for store_stmt(): found by the hash of its SQL, then
+ * the text itself. `busy` while a caller holds it. */
+struct cached_stmt {
+	uint64_t hash;
+	sqlite3_stmt *q;
+	bool busy;
+};
+
 struct store {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *kv_get;
 	sqlite3_stmt *kv_set;
 	sqlite3_stmt *kv_delete;
+	struct cached_stmt *cache;
+	size_t cache_len, cache_cap;
 	char err[512];
 };
 
@@ -312,6 +323,9 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	for (size_t i = 0; i < st->cache_len; i++)
+		sqlite3_finalize(st->cache[i].q);
+	free(st->cache);
 	sqlite3_finalize(st->kv_get);
 	sqlite3_finalize(st->kv_set);
 	sqlite3_finalize(st->kv_delete);
@@ -359,6 +373,73 @@ store_rollback(struct store *st)
 		return -1;
 	}
 	return exec_sql(st, "ROLLBACK", "cannot roll back on");
+}
+
+/* FNV-1a: the statements are a few dozen literals, so a linear walk
+ * comparing hashes finds one faster than SQLite could parse it. */
+static uint64_t
+sql_hash(const char *sql)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ull;
+	return h;
+}
+
+sqlite3_stmt *
+store_stmt(struct store *st, const char *sql)
+{
+	uint64_t hash = sql_hash(sql);
+	struct cached_stmt *c;
+	sqlite3_stmt *q;
+	bool in_use = false;
+
+	for (size_t i = 0; i < st->cache_len; i++) {
+		c = &st->cache[i];
+		if (c->hash != hash || strcmp(sqlite3_sql(c->q), sql) != 0)
+			continue;
+		if (!c->busy) {
+			c->busy = true;
+			return c->q;
+		}
+		in_use = true;
+		break;
+	}
+	if (sqlite3_prepare_v3(st->db, sql, -1, in_use ? 0 : SQLITE_PREPARE_PERSISTENT, &q, NULL) !=
+	    SQLITE_OK) {
+		store_fail(st, "cannot prepare a statement on %s: %s", st->path,
+		           sqlite3_errmsg(st->db));
+		return NULL;
+	}
+	/* The same query still being stepped by an outer caller: this one
+	 * is used once and finalized by store_stmt_done(). */
+	if (in_use)
+		return q;
+	if (st->cache_len == st->cache_cap) {
+		st->cache_cap = st->cache_cap ? st->cache_cap * 2 : 16;
+		st->cache = xrealloc(st->cache, st->cache_cap * sizeof(*st->cache));
+	}
+	st->cache[st->cache_len++] = (struct cached_stmt){.hash = hash, .q = q, .busy = true};
+	return q;
+}
+
+void
+store_stmt_done(struct store *st, sqlite3_stmt *q)
+{
+	if (q == NULL)
+		return;
+	for (size_t i = 0; i < st->cache_len; i++) {
+		if (st->cache[i].q == q) {
+			/* Reset ends the statement's read or write at once: a
+			 * SELECT left stepping would pin the WAL snapshot. */
+			sqlite3_reset(q);
+			sqlite3_clear_bindings(q);
+			st->cache[i].busy = false;
+			return;
+		}
+	}
+	sqlite3_finalize(q);
 }
 
 sqlite3 *

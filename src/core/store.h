@@ -3,9 +3,10 @@
  * restart lives (conversations awaiting an answer, tracked requests,
  * gateway cursors, outbound work not yet confirmed).
  *
- * The file is opened in WAL mode with synchronous=FULL, so a transaction
- * that store_commit() reported as done survives a crash or power cut; with
- * foreign_keys=ON and a busy timeout. The store owns the connection, its
+ * The file is opened in WAL mode with synchronous=NORMAL, so a transaction
+ * that store_commit() reported as done survives usher crashing or being
+ * killed ([store] sync = full: a power cut too); with foreign_keys=ON and a
+ * busy timeout. The store owns the connection, its
  * schema (numbered migrations tracked in PRAGMA user_version) and a small
  * key-value table for cursors and flags.
  *
@@ -13,8 +14,9 @@
  * `migrations` array in store.c. Never edit or reorder a migration that has
  * shipped: databases in the field have already run it, and only the ones
  * after their user_version are applied (each in its own transaction).
- * Modules then keep their own prepared statements on their own tables
- * through store_db(), and finalize them before store_close().
+ * Modules then run statements on their own tables through store_stmt()
+ * (prepared once, kept by the store) or prepare their own through
+ * store_db() and finalize them before store_close().
  *
  * Every function returns a status; on failure store_errmsg() says what
  * went wrong in plain words. Nothing here prints.
@@ -53,6 +55,18 @@ int store_rollback(struct store *st);
 int store_schema_version(struct store *st);
 /* The newest schema version this build knows. */
 int store_schema_latest(void);
+
+/* The prepared statement for `sql`, kept by the store across calls:
+ * parsing a statement costs more than running a one-row one, and a turn
+ * runs several. Borrowed: bind, step, then hand it back with
+ * store_stmt_done() (never finalize it); it stays valid until then. When
+ * the same SQL is still held by an outer caller (stepping through rows),
+ * a one-off statement is made instead, and store_stmt_done() frees it.
+ * Returns NULL on failure, with store_errmsg() saying why. */
+sqlite3_stmt *store_stmt(struct store *st, const char *sql);
+/* Resets `q` (ending its read or write) and clears its bindings, or
+ * finalizes a one-off one. NULL is accepted. */
+void store_stmt_done(struct store *st, sqlite3_stmt *q);
 
 /* Borrowed; valid until store_close(). For modules that prepare their own
  * statements on their own tables. */

@@ -572,6 +572,114 @@ test_free_with_calls_in_flight(void **state)
 	assert_int_equal(total, 0);
 }
 
+/* A listener that accepts and never answers: how many connections does
+ * the client hold open to one host at once? */
+struct mute {
+	int lfd;
+	int port;
+	int conns[64];
+	int nconns;
+};
+
+static void
+mute_open(struct mute *m)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+
+	m->nconns = 0;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	m->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_true(m->lfd >= 0);
+	assert_int_equal(bind(m->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(m->lfd, 64), 0);
+	assert_int_equal(getsockname(m->lfd, (struct sockaddr *)&sa, &len), 0);
+	m->port = ntohs(sa.sin_port);
+}
+
+/* Runs the loop for `ms`, accepting whatever connects. */
+static void
+mute_run(struct fx *f, struct mute *m, uint64_t ms)
+{
+	unsigned long long deadline = fake_now_ms() + ms;
+	int fd;
+
+	while (fake_now_ms() < deadline) {
+		assert_true(loop_run_once(f->loop, 10) >= 0);
+		while (m->nconns < 64 && (fd = accept(m->lfd, NULL, NULL)) >= 0)
+			m->conns[m->nconns++] = fd;
+	}
+}
+
+/* Hangs up on everything accepted so far. */
+static void
+mute_drop(struct mute *m)
+{
+	for (int i = 0; i < m->nconns; i++)
+		close(m->conns[i]);
+	m->nconns = 0;
+}
+
+#define TO_ONE_HOST 20
+
+static void
+test_per_host_limit(void **state)
+{
+	struct fx *f = *state;
+	static struct result r[TO_ONE_HOST], other, late;
+	struct mute m;
+	char u[64];
+	struct http_opts o = {.url = u};
+	struct http_opts quick = {.url = u, .timeout_ms = 300};
+	struct http_call *last = NULL;
+	int calls = 0;
+
+	memset(r, 0, sizeof(r));
+	memset(&other, 0, sizeof(other));
+	memset(&late, 0, sizeof(late));
+	mute_open(&m);
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/hold", m.port);
+	for (int i = 0; i < TO_ONE_HOST; i++)
+		last = http_start(f->http, &o, on_done, &r[i]);
+	/* Waiting its turn does not stop a call's own timeout. */
+	http_start(f->http, &quick, on_done, &late);
+	assert_int_equal(http_in_flight(f->http), TO_ONE_HOST + 1);
+	/* Another host is not held up by this one. */
+	get(f, "/small", &other);
+	mute_run(f, &m, 500);
+	assert_int_equal(m.nconns, 8);
+	assert_int_equal(other.calls, 1);
+	assert_int_equal(other.status, 200);
+	assert_int_equal(late.calls, 1);
+	assert_int_equal(late.result, HTTP_ERR_TIMEOUT);
+	assert_non_null(strstr(late.error, "waiting for a connection"));
+	for (int i = 0; i < TO_ONE_HOST; i++)
+		calls += r[i].calls;
+	assert_int_equal(calls, 0);
+
+	/* A waiting call can be cancelled; the next ones run as slots free. */
+	http_cancel(last);
+	mute_drop(&m);
+	mute_run(f, &m, 500);
+	assert_int_equal(m.nconns, 8);
+	mute_drop(&m);
+	mute_run(f, &m, 500);
+	assert_int_equal(m.nconns, TO_ONE_HOST - 1 - 16);
+	mute_drop(&m);
+	mute_run(f, &m, 300);
+	calls = 0;
+	for (int i = 0; i < TO_ONE_HOST; i++) {
+		assert_int_equal(r[i].calls, i == TO_ONE_HOST - 1 ? 0 : 1);
+		if (r[i].calls)
+			assert_int_equal(r[i].result, HTTP_ERR_CONNECT);
+		result_clear(&r[i]);
+	}
+	assert_int_equal(http_in_flight(f->http), 0);
+	close(m.lfd);
+	result_clear(&other);
+	result_clear(&late);
+}
+
 int
 main(void)
 {
@@ -590,6 +698,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_cookie_jar, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_parallel_1000, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_free_with_calls_in_flight, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_per_host_limit, setup, teardown),
 	};
 
 	/* A fake that dies must not kill the test with SIGPIPE. */

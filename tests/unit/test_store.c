@@ -106,6 +106,68 @@ test_reopen_keeps_data_no_rerun(void **state)
 	store_close(st);
 }
 
+/* store_stmt(): one statement per SQL text, reused once handed back; a
+ * one-off while the kept one is still being stepped; none left running. */
+static void
+test_stmt_cache(void **state)
+{
+	static const char sel[] = "SELECT key, value FROM kv ORDER BY key";
+	struct store *st;
+	sqlite3_stmt *a, *b, *again, *inner;
+	char copy[sizeof(sel)];
+	int rows = 0;
+
+	(void)state;
+	st = open_ok();
+	assert_int_equal(store_kv_set(st, "a", "1"), 0);
+	assert_int_equal(store_kv_set(st, "b", "2"), 0);
+	a = store_stmt(st, "INSERT INTO kv (key, value, updated_at) VALUES (?, ?, 0)");
+	assert_non_null(a);
+	sqlite3_bind_text(a, 1, "c", -1, SQLITE_STATIC);
+	sqlite3_bind_text(a, 2, "3", -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(a), SQLITE_DONE);
+	store_stmt_done(st, a);
+	/* Asked again: the same statement, its bindings cleared. */
+	b = store_stmt(st, "INSERT INTO kv (key, value, updated_at) VALUES (?, ?, 0)");
+	assert_ptr_equal(a, b);
+	assert_int_equal(sqlite3_step(b), SQLITE_CONSTRAINT_NOTNULL);
+	store_stmt_done(st, b);
+
+	memcpy(copy, sel, sizeof(sel));
+	a = store_stmt(st, sel);
+	assert_non_null(a);
+	while (sqlite3_step(a) == SQLITE_ROW) {
+		/* The outer query is mid-way: the same SQL (from another
+		 * buffer) gets a statement of its own. */
+		inner = store_stmt(st, copy);
+		assert_non_null(inner);
+		assert_ptr_not_equal(inner, a);
+		assert_int_equal(sqlite3_step(inner), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(inner, 0), "a");
+		store_stmt_done(st, inner);
+		rows++;
+	}
+	assert_int_equal(rows, 3);
+	/* Handed back mid-read: the read ends (no statement left running),
+	 * and the next caller starts from the first row. */
+	assert_int_equal(sqlite3_reset(a), SQLITE_OK);
+	assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+	store_stmt_done(st, a);
+	assert_false(sqlite3_stmt_busy(a));
+	again = store_stmt(st, sel);
+	assert_ptr_equal(again, a);
+	assert_int_equal(sqlite3_step(again), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(again, 0), "a");
+	store_stmt_done(st, again);
+
+	assert_null(store_stmt(st, "SELECT x FROM nowhere"));
+	if (strstr(store_errmsg(st), "no such table: nowhere") == NULL)
+		fail_msg("%s", store_errmsg(st));
+	store_stmt_done(st, NULL);
+	/* Kept statements are the store's: closing finalizes them. */
+	store_close(st);
+}
+
 static void
 test_kv(void **state)
 {
@@ -337,6 +399,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_fresh_db_migrates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reopen_keeps_data_no_rerun, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kv, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stmt_cache, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_commit_failure_rolls_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_crash_keeps_only_committed, setup, teardown),
