@@ -660,6 +660,11 @@ progress_show(struct progress *p, struct tracked *t, enum progress_state state, 
 	 * reached, not every percent. */
 	if (changed_state || step != t->step || final)
 		t->dirty = true;
+	if (changed_state)
+		log_event(LOG_LEVEL_INFO, "progress", LOG_STR("network", t->who.network),
+		          LOG_HASH("room", t->who.room), LOG_STR("person", t->who.person),
+		          LOG_INT("request", t->request_id),
+		          LOG_STR("state", progress_state_name(state)));
 	t->state = state;
 	t->step = step;
 	if (percent > t->floor_pct)
@@ -682,8 +687,8 @@ progress_cycle_finish(struct progress *p)
 	bool busy = false, fresh = false, in_tx;
 	size_t i;
 
-	/* One transaction for the whole cycle: one disk sync per cycle, not
-	 * one per title (synchronous=FULL makes each commit an fdatasync). */
+	/* One transaction for the whole cycle: one commit per cycle, not one
+	 * per title. */
 	in_tx = p->store != NULL && store_begin(p->store) == 0;
 	for (i = 0; i < p->count; i++) {
 		struct tracked *t = p->items[i];

@@ -237,7 +237,7 @@ discord_on_ready(struct discord *d, json_t *data)
 		if (discord_id_ok(app))
 			d->app_id = xstrdup(app);
 	}
-	log_info("discord: connected as user %s", uid);
+	log_event(LOG_LEVEL_INFO, "connected", LOG_STR("network", "discord"), LOG_STR("as", uid));
 }
 
 /* "<@id>" or "<@!id>" at the start of `text`: returns what follows, else NULL. */
@@ -321,7 +321,8 @@ discord_on_dispatch(struct discord *d, const char *type, json_t *data)
 	} else if (strcmp(type, "RESUMED") == 0) {
 		d->identified = true;
 		d->backoff_ms = DISCORD_BACKOFF_MIN_MS;
-		log_info("discord: session resumed");
+		log_event(LOG_LEVEL_INFO, "connected", LOG_STR("network", "discord"),
+		          LOG_STR("resumed", "yes"));
 	} else if (strcmp(type, "MESSAGE_CREATE") == 0) {
 		discord_on_message_create(d, data);
 	} else if (strcmp(type, "INTERACTION_CREATE") == 0) {
@@ -427,7 +428,8 @@ discord_ws_close(struct ws *ws, int code, const char *reason, void *arg)
 		discord_drop(d);
 		return;
 	}
-	log_warnx("discord: gateway closed (%d%s%s)", code, *reason ? ": " : "", reason);
+	log_event(LOG_LEVEL_WARN, "connection_lost", LOG_STR("network", "discord"),
+	          LOG_INT("code", code), LOG_STR("error", *reason ? reason : NULL));
 	if (code == 4007 || code == 4009) {
 		discord_forget_session(d);
 		discord_reconnect(d, false, discord_next_backoff(d));

@@ -516,7 +516,8 @@ mx_login_done(const struct http_response *r, void *arg)
 	m->token = xstrdup(token);
 	log_add_secret(m->token);
 	device = json_string_value(json_object_get(root, "device_id"));
-	log_info("matrix: logged in as %s (device %s)", m->user_id, device ? device : "?");
+	log_event(LOG_LEVEL_INFO, "logged_in", LOG_STR("network", "matrix"),
+	          LOG_STR("as", m->user_id), LOG_STR("device", device));
 	if (device && m->device_id == NULL)
 		m->device_id = xstrdup(device);
 	if (m->store) {

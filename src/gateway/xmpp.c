@@ -245,8 +245,9 @@ xmppgw_on_conn(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
 		x->ping_sent = 0;
 		x->connect_started = 0;
 		xmppgw_composing_reset(x);
-		log_info("xmpp: connected as %s%s", x->jid,
-		         xmpp_conn_is_secured(conn) ? " (TLS)" : " (no TLS)");
+		log_event(LOG_LEVEL_INFO, "connected", LOG_STR("network", "xmpp"),
+		          LOG_STR("as", x->jid),
+		          LOG_STR("tls", xmpp_conn_is_secured(conn) ? "yes" : "no"));
 		p = xmpp_presence_new(x->ctx);
 		xmppgw_send_now(x, p);
 		xmpp_stanza_release(p);
@@ -263,17 +264,18 @@ xmppgw_on_conn(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
 	/* XMPP_CONN_DISCONNECT or XMPP_CONN_FAIL */
 	xmppgw_unwatch(x);
 	if (x->stopping) {
-		log_info("xmpp: disconnected");
+		log_event(LOG_LEVEL_INFO, "disconnected", LOG_STR("network", "xmpp"));
 		x->online = false;
 		return;
 	}
 	if (x->online)
-		log_warnx("xmpp: connection lost%s%s",
-		          stream_error && stream_error->text ? ": " : "",
-		          stream_error && stream_error->text ? stream_error->text : "");
+		log_event(LOG_LEVEL_WARN, "connection_lost", LOG_STR("network", "xmpp"),
+		          LOG_STR("error", stream_error ? stream_error->text : NULL));
 	else
-		log_warnx("xmpp: cannot connect to %s: %s", x->host ? x->host : x->jid,
-		          error ? strerror(error) : "refused, timed out or not authorized");
+		log_event(LOG_LEVEL_WARN, "connect_failed", LOG_STR("network", "xmpp"),
+		          LOG_STR("server", x->host ? x->host : x->jid),
+		          LOG_STR("error", error ? strerror(error)
+		                                 : "refused, timed out or not authorized"));
 	x->online = false;
 	x->ping_sent = 0;
 	x->connect_started = 0;

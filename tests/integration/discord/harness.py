@@ -158,7 +158,7 @@ class Run:
 		# generous: an ASan build loading the grammar on a busy machine is slow to start
 		self.wait("identify", lambda: len(self.log("identify")) >= count, timeout=40)
 		self.wait("usher to be connected",
-		          lambda: self.stderr().count("discord: connected as user %s" % BOT) >= count)
+		          lambda: self.stderr().count("event=connected network=discord as=%s" % BOT) >= count)
 
 	def interaction(self, type_, data, user=ALICE, guild=False, message=None, expired=False):
 		u = {"id": user, "username": "mason", "global_name": "Mason"}
@@ -299,7 +299,7 @@ def case_resume_op7(run):
 	expect(r["session_id"] == "session-1" and r["seq"] == 2, "resume %r" % r)
 	expect(r["path"] == "/resume", "resumed on %s, not resume_gateway_url" % r["path"])
 	expect(len(run.log("identify")) == 1, "identified again instead of resuming")
-	run.wait("RESUMED", lambda: "session resumed" in run.stderr())
+	run.wait("RESUMED", lambda: "event=connected network=discord resumed=yes" in run.stderr())
 	run.message("help", mid="1006")
 	reply_to(run, "1006")
 
@@ -320,7 +320,7 @@ def case_zombie(run):
 	run.call("ack", {"enabled": True})
 	r = run.wait("resume", lambda: run.log("resume"))[0]
 	expect(r["session_id"] == "session-1", "resume %r" % r)
-	run.wait("RESUMED", lambda: "session resumed" in run.stderr())
+	run.wait("RESUMED", lambda: "event=connected network=discord resumed=yes" in run.stderr())
 	run.message("help", mid="1007")
 	reply_to(run, "1007")
 

@@ -56,8 +56,8 @@ alice.expect(lambda m: m["from"] == ROOM + "/usher" and m["body"].startswith("al
 print("ok: the room hears usher again")
 alice.close()
 PY
-[ "$(count_log 'xmpp: connection lost')" -ge 1 ] || fail "no 'connection lost' in the log"
-[ "$(count_log 'xmpp: connected as')" -ge 2 ] || fail "usher never reconnected"
+[ "$(count_log 'event=connection_lost network=xmpp')" -ge 1 ] || fail "no 'connection lost' in the log"
+[ "$(count_log 'event=connected network=xmpp')" -ge 2 ] || fail "usher never reconnected"
 echo "ok: usher dropped the dead link and reconnected"
 stop_usher_checked
 no_password_leak

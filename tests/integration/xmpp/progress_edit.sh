@@ -19,7 +19,7 @@ interval_s = 1
 edit_every_s = 0
 CONF
 start_usher
-wait_log 'xmpp: connected as usher@localhost'
+wait_log 'event=connected network=xmpp as=usher@localhost'
 
 SEERR="$seerr" person "progress edit" <<'PY'
 import json, os, urllib.request

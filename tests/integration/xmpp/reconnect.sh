@@ -38,7 +38,7 @@ for _ in $(seq 1 100); do
 done
 curl -sf "$seerr/__fake/requests" | grep -q '/api/v1/search' || fail "usher never searched"
 kill_prosody
-wait_log 'xmpp: connection lost' 10
+wait_log 'event=connection_lost network=xmpp' 10
 sleep 7 # the reply is made while prosody is down
 wait_log 'xmpp: next connection attempt in' 5
 [ "$(count_log 'next connection attempt in')" -ge 2 ] || fail "no backoff: $(count_log 'next connection attempt in') attempts"
@@ -71,7 +71,7 @@ PY
 # A dropped TCP connection to a prosody that lives on: XEP-0198 resumes the
 # session (prosody keeps it for 60 s), and the room still hears usher.
 if ss -K dst 127.0.0.1 dport = 1 >/dev/null 2>&1; then
-	resumed_before="$(count_log 'xmpp: connected as')"
+	resumed_before="$(count_log 'event=connected network=xmpp')"
 	USHER_PID="$usher_pid" person "resume" <<'PY'
 import os, re, subprocess, time
 from xmpp_person import Person
@@ -94,7 +94,7 @@ alice.expect(lambda m: m["from"].startswith(USHER) and m["body"].startswith("I f
              what="1:1 reply after the dropped connection")
 alice.close()
 PY
-	[ "$(count_log 'xmpp: connected as')" -gt "$resumed_before" ] || fail "usher never saw the drop"
+	[ "$(count_log 'event=connected network=xmpp')" -gt "$resumed_before" ] || fail "usher never saw the drop"
 	echo "ok: after a dropped connection usher is back and still in the room"
 else
 	echo "note: ss -K is not available here; the dropped-connection case was not run"
