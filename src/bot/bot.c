@@ -889,29 +889,30 @@ bot_llm_done(void *arg, enum llm_outcome outcome, const struct intent *in, const
 	if (outcome != LLM_REFUSED_RATE)
 		metrics_llm_call(outcome != LLM_OK);
 	metrics_parse(outcome == LLM_OK ? "llm" : "none");
-	if (outcome == LLM_OK && in->kind == INTENT_REQUEST && !bot_llm_title_said(t, in)) {
+	if (outcome != LLM_OK) {
+		if (outcome != LLM_REFUSED_RATE)
+			log_warnx("llm: no help for %s's message: %s", t->person->name,
+			          why ? why : "?");
+		intent_clear(&unknown);
+		bot_act(t, &unknown);
+	} else if (bot_llm_title_said(t, in)) {
+		bot_act(t, in);
+	} else if (in->kind == INTENT_REQUEST) {
+		/* A request can be confirmed: it goes on, asking "did you mean". */
 		struct intent asked = *in;
 
 		log_info("llm: %s's message did not name \"%s\"; asking first", t->person->name,
 		         in->title);
 		asked.title_unconfirmed = true;
 		bot_act(t, &asked);
-	} else if (outcome == LLM_OK && !bot_llm_title_said(t, in)) {
-		log_warnx("llm: %s's message did not name \"%s\"; asking before doing anything",
-		          t->person->name, in->title);
+	} else {
+		log_warnx("llm: %s's message did not name \"%s\"; nothing done", t->person->name,
+		          in->title);
 		turn_replyf(
 		    t,
 		    "I'm not sure you meant %s, so I haven't done anything. If you did, say "
 		    "so with its name, like \"%s %s\".",
 		    in->title, bot_verb(in->kind), in->title);
-	} else if (outcome == LLM_OK) {
-		bot_act(t, in);
-	} else {
-		if (outcome != LLM_REFUSED_RATE)
-			log_warnx("llm: no help for %s's message: %s", t->person->name,
-			          why ? why : "?");
-		intent_clear(&unknown);
-		bot_act(t, &unknown);
 	}
 	turn_release(t);
 }
