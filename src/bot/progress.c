@@ -516,7 +516,9 @@ progress_arm(struct progress *p, long delay_ms)
 void
 progress_poke(struct progress *p)
 {
-	if (p->waiting == 0)
+	if (p->waiting > 0)
+		p->poked = true;
+	else
 		progress_arm(p, 0);
 }
 
@@ -738,6 +740,11 @@ progress_cycle_finish(struct progress *p)
 			continue;
 		}
 		i++;
+	}
+	if (p->poked) {
+		p->poked = false;
+		progress_arm(p, 0);
+		return;
 	}
 	progress_arm(p, fresh  ? PROGRESS_FIRST_LOOK_MS
 	                : busy ? (p->interval_ms / 3 > 1000 ? p->interval_ms / 3 : 1000)

@@ -113,6 +113,9 @@ struct progress {
 	size_t hash_size;
 	loop_timer_id timer;
 	int waiting; /* answers still due in the running cycle */
+	/* Poked while a cycle ran: its answers may predate the news, so
+	 * another cycle follows at once. */
+	bool poked;
 	int last_calls;
 	bool seerr_failed;
 	bool downloader_failed;

@@ -113,19 +113,26 @@ struct env {
 	struct progress *p;
 };
 
-/* Seerr's list answers with one request: `status`, media `media`. */
+/* Seerr's list answers with one request: `status`, media `media`, after
+ * `delay_ms`. */
+static void
+seerr_says_after(struct env *e, long id, long tmdb, int status, int media, int delay_ms)
+{
+	json_t *routes = json_pack(
+	    "[{s:s, s:s, s:i, s:{s:{s:i, s:i, s:i, s:i}, s:[{s:I, s:i, s:s, s:b, s:{s:I, s:s, "
+	    "s:i}, s:{s:i}}]}}]",
+	    "method", "GET", "path", "/api/v1/request", "delay_ms", delay_ms, "json", "pageInfo",
+	    "pages", 1, "pageSize", 100, "results", 1, "page", 1, "results", "id", (json_int_t)id,
+	    "status", status, "type", "movie", "is4k", 0, "media", "tmdbId", (json_int_t)tmdb,
+	    "mediaType", "movie", "status", media, "requestedBy", "id", 2);
+
+	assert_int_equal(fake_set_routes(&e->seerr, routes), 0);
+}
+
 static void
 seerr_says(struct env *e, long id, long tmdb, int status, int media)
 {
-	json_t *routes = json_pack(
-	    "[{s:s, s:s, s:{s:{s:i, s:i, s:i, s:i}, s:[{s:I, s:i, s:s, s:b, s:{s:I, s:s, s:i},"
-	    " s:{s:i}}]}}]",
-	    "method", "GET", "path", "/api/v1/request", "json", "pageInfo", "pages", 1, "pageSize",
-	    100, "results", 1, "page", 1, "results", "id", (json_int_t)id, "status", status, "type",
-	    "movie", "is4k", 0, "media", "tmdbId", (json_int_t)tmdb, "mediaType", "movie", "status",
-	    media, "requestedBy", "id", 2);
-
-	assert_int_equal(fake_set_routes(&e->seerr, routes), 0);
+	seerr_says_after(e, id, tmdb, status, media, 0);
 }
 
 static int
@@ -319,6 +326,41 @@ test_notify_dm_unreachable_falls_back_to_room(void **state)
 	                    "@dad Interstellar (2014) is ready to watch.");
 }
 
+/* A webhook's poke while a cycle is out: that cycle's answer may predate
+ * the news, so another cycle follows at once instead of an interval (an
+ * hour here) later. */
+static void
+test_poke_during_cycle(void **state)
+{
+	struct env *e = *state;
+	unsigned long long until;
+
+	track_dad(e, NOTIFY_ROOM);
+	seerr_says(e, 9, 157336, 2, 3);
+	cycle(e);
+	assert_string_equal(e->log.said[e->log.n - 1].text,
+	                    "Interstellar (2014): searching: no release found yet");
+	/* The Seerr answer on its way still says "processing"; then Seerr
+	 * says "available" and pushes its webhook. */
+	seerr_says_after(e, 9, 157336, 2, 3, 800);
+	progress_cycle_now(e->p);
+	until = fake_now_ms() + 300;
+	while (fake_now_ms() < until)
+		loop_run_once(e->loop, 50);
+	assert_true(progress_cycle_running(e->p));
+	seerr_says(e, 9, 157336, 2, 5);
+	progress_poke(e->p);
+	until = fake_now_ms() + 10000;
+	while (said_at(e, "room:den") == NULL ||
+	       strstr(e->log.said[e->log.n - 1].text, "ready") == NULL) {
+		if (fake_now_ms() > until)
+			break;
+		loop_run_once(e->loop, 100);
+	}
+	assert_string_equal(e->log.said[e->log.n - 1].text,
+	                    "@dad Interstellar (2014) is ready to watch.");
+}
+
 static void
 test_library_link(void **state)
 {
@@ -347,6 +389,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_notify_dm_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_dm_unreachable_falls_back_to_room, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_poke_during_cycle, setup, teardown),
 	    cmocka_unit_test(test_library_link),
 	};
 
