@@ -102,6 +102,10 @@ size_t http_in_flight(const struct http *http);
  * trimmed; NULL if absent. Borrowed like resp->body. */
 const char *http_response_header(const struct http_response *resp, const char *name);
 
+/* Whether the body can be JSON at all: there is a response, the body is
+ * not empty or only whitespace, and it is not an HTML page. False with a
+ * message in plain words in `err`. */
+bool http_response_may_be_json(const struct http_response *resp, char *err, size_t errlen);
 /* Parses the body as a JSON object or array. Returns a new reference the
  * caller releases with json_decref(), or NULL with a message in plain words
  * in `err` (no response, empty body, an HTML page, malformed JSON). */

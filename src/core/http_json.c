@@ -33,29 +33,38 @@ has_header(const char *const *headers, const char *name)
 	return false;
 }
 
-json_t *
-http_response_json(const struct http_response *resp, char *err, size_t errlen)
+bool
+http_response_may_be_json(const struct http_response *resp, char *err, size_t errlen)
 {
 	const char *type;
-	json_error_t jerr;
-	json_t *v;
 	size_t i;
 
 	if (resp->result != HTTP_OK) {
 		snprintf(err, errlen, "no response: %s", resp->error ? resp->error : "error");
-		return NULL;
+		return false;
 	}
 	for (i = 0; i < resp->body_len && is_json_space(resp->body[i]); i++)
 		;
 	if (i == resp->body_len) {
 		snprintf(err, errlen, "empty response (status %ld)", resp->status);
-		return NULL;
+		return false;
 	}
 	type = http_response_header(resp, "Content-Type");
 	if ((type != NULL && strcasestr(type, "html") != NULL) || resp->body[i] == '<') {
 		snprintf(err, errlen, "expected JSON, got an HTML page (status %ld)", resp->status);
-		return NULL;
+		return false;
 	}
+	return true;
+}
+
+json_t *
+http_response_json(const struct http_response *resp, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *v;
+
+	if (!http_response_may_be_json(resp, err, errlen))
+		return NULL;
 	if ((v = json_loadb(resp->body, resp->body_len, 0, &jerr)) == NULL) {
 		snprintf(err, errlen, "malformed JSON at line %d, column %d: %s", jerr.line,
 		         jerr.column, jerr.text);

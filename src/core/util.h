@@ -29,6 +29,10 @@ bool str_starts_with(const char *s, const char *prefix);
 /* Case-insensitive ASCII comparison; true when equal. */
 bool str_eq_nocase(const char *a, const char *b);
 
+/* Writes code point `cp` (at most U+10FFFF, not a surrogate) as UTF-8
+ * into `out`; returns its length, 1 to 4. */
+size_t str_utf8_encode(long cp, char out[4]);
+
 /* Reads a whole file of at most `max` bytes. Returns a new NUL-terminated
  * buffer (length in *len when not NULL), or NULL with errno set (EFBIG past
  * `max`). */

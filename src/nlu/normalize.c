@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "core/util.h"
+
 /* Chat shorthand spelled out before matching, so the grammar names each
  * word once. Only whole words are replaced; titles are copied from the
  * original text, so a replacement never changes what a person asked for.
@@ -121,31 +123,6 @@ normalize_utf8_decode(const unsigned char *s, size_t len, int32_t *cp)
 	return n;
 }
 
-static size_t
-utf8_encode(int32_t cp, char *out)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xC0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xE0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		out[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	out[0] = (char)(0xF0 | (cp >> 18));
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-	out[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
 size_t
 normalize_utf8_copy(char *dst, size_t size, const char *src, size_t len)
 {
@@ -171,7 +148,7 @@ normalize_utf8_copy(char *dst, size_t size, const char *src, size_t len)
 			continue;
 		if (cp < 0)
 			cp = 0xFFFD;
-		k = utf8_encode(cp, enc);
+		k = str_utf8_encode(cp, enc);
 		if (o + k >= size)
 			break;
 		memcpy(dst + o, enc, k);
@@ -405,7 +382,7 @@ pass_chars(const unsigned char *s, size_t len, struct normalized *n)
 			n->to[n->len - 1] = (uint16_t)i;
 			continue;
 		}
-		k = utf8_encode(m, enc);
+		k = str_utf8_encode(m, enc);
 		if (emit(n, enc, k, start, i) < 0)
 			return;
 	}

@@ -1,14 +1,14 @@
 #include "services/qbittorrent.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <jansson.h>
-
 #include "core/config.h"
 #include "core/http.h"
+#include "core/jscan.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "services/service.h"
@@ -201,105 +201,232 @@ table_remove(struct qbittorrent *qb, const char *hash)
 	qb->count--;
 }
 
-static void
-set_str(char **dst, const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
+/* A maindata answer is read in place (core/jscan.h), not as a jansson
+ * tree: with a thousand torrents the tree cost most of a progress cycle.
+ * The first pass checks the whole answer and notes where its parts are;
+ * only an answer that passes changes the table, in the second. */
+struct maindata {
+	long long rid;
+	bool full;
+	size_t torrents_at, removed_at; /* offsets of the values; SIZE_MAX: absent */
+};
 
-	if (s != NULL) {
-		free(*dst);
-		*dst = xstrdup(s);
+enum maindata_result {
+	MAINDATA_OK = 0,
+	MAINDATA_SYNTAX,    /* not JSON */
+	MAINDATA_STRUCTURE, /* JSON, but not a maindata answer */
+};
+
+/* A whole number where jansson would give one: an integer, or a real
+ * with an exact whole part (service_json_integer()). False, with the
+ * value read, for any other number; false, with nothing read, for what
+ * is not a number. */
+static bool
+read_integer(struct jscan *s, long long *out)
+{
+	long long ll;
+	bool is_int;
+	double d;
+
+	if (!jscan_number(s, &d, &ll, &is_int))
+		return false;
+	if (is_int) {
+		*out = ll;
+		return true;
 	}
+	if (!(d > -9007199254740992.0 && d < 9007199254740992.0))
+		return false;
+	*out = (long long)d;
+	return true;
 }
 
+/* Replaces *dst by the string here; anything else is skipped. */
 static void
-set_ll(long long *dst, const json_t *o, const char *key)
+read_str(struct jscan *s, char **dst)
 {
-	service_json_integer(json_object_get(o, key), dst);
+	char *v = jscan_peek(s) == JSCAN_STRING ? jscan_string_dup(s) : NULL;
+
+	if (v == NULL) {
+		jscan_skip(s);
+		return;
+	}
+	free(*dst);
+	*dst = v;
 }
 
-/* Applies the fields present in `o`: a partial update carries only the
- * ones that changed. */
+/* A number here (else skipped) into *dst when it is a whole one. */
 static void
-torrent_apply(struct qbittorrent_torrent *t, const json_t *o)
+read_ll(struct jscan *s, long long *dst)
 {
-	json_t *v;
 	long long n;
 
-	set_str(&t->name, o, "name");
-	set_str(&t->save_path, o, "save_path");
-	set_str(&t->category, o, "category");
-	if (json_is_string(v = json_object_get(o, "state"))) {
-		set_str(&t->state_name, o, "state");
-		t->state = qbittorrent_state_parse(t->state_name);
-	}
-	if (json_is_number(v = json_object_get(o, "progress"))) {
-		t->progress = json_number_value(v);
-		if (t->progress < 0 || t->progress != t->progress)
-			t->progress = 0;
-		if (t->progress > 1)
-			t->progress = 1;
-	}
-	set_ll(&t->dlspeed, o, "dlspeed");
-	set_ll(&t->upspeed, o, "upspeed");
-	set_ll(&t->size, o, "size");
-	set_ll(&t->amount_left, o, "amount_left");
-	if (json_object_get(o, "eta") != NULL) {
-		n = -1;
-		set_ll(&n, o, "eta");
-		t->eta = n < 0 || n >= QB_ETA_UNKNOWN ? -1 : n;
-	}
-	n = t->num_seeds;
-	set_ll(&n, o, "num_seeds");
-	t->num_seeds = (long)n;
-	n = t->num_leechs;
-	set_ll(&n, o, "num_leechs");
-	t->num_leechs = (long)n;
+	if (jscan_peek(s) != JSCAN_NUMBER)
+		jscan_skip(s);
+	else if (read_integer(s, &n))
+		*dst = n;
 }
 
-/* Merges one maindata reply; false (table untouched) when malformed. */
-static bool
-maindata_apply(struct qbittorrent *qb, const json_t *body)
+/* Applies the fields of the torrent object here: a partial update carries
+ * only the ones that changed. */
+static void
+torrent_read(struct jscan *s, struct qbittorrent_torrent *t)
 {
-	json_t *rid = json_object_get(body, "rid");
-	json_t *torrents = json_object_get(body, "torrents");
-	json_t *removed = json_object_get(body, "torrents_removed");
-	const char *hash;
-	json_t *o;
-	size_t i;
+	char key[16];
+	size_t klen;
+	long long n;
+	double d;
 
-	if (!json_is_object(body) || !json_is_integer(rid))
-		return false;
-	if (torrents != NULL && !json_is_object(torrents))
-		return false;
-	if (removed != NULL && !json_is_array(removed))
-		return false;
-	json_object_foreach(torrents, hash, o)
-	{
-		if (!json_is_object(o) || hash[0] == '\0' || strlen(hash) >= QB_MAX_HASH)
-			return false;
+	if (!jscan_object_begin(s))
+		return;
+	while (jscan_object_next(s, key, sizeof(key), &klen)) {
+		if (klen >= sizeof(key))
+			jscan_skip(s);
+		else if (strcmp(key, "name") == 0)
+			read_str(s, &t->name);
+		else if (strcmp(key, "save_path") == 0)
+			read_str(s, &t->save_path);
+		else if (strcmp(key, "category") == 0)
+			read_str(s, &t->category);
+		else if (strcmp(key, "state") == 0 && jscan_peek(s) == JSCAN_STRING) {
+			read_str(s, &t->state_name);
+			t->state = qbittorrent_state_parse(t->state_name);
+		} else if (strcmp(key, "progress") == 0 && jscan_number(s, &d, NULL, NULL))
+			t->progress = d < 0 || d != d ? 0 : d > 1 ? 1 : d;
+		else if (strcmp(key, "dlspeed") == 0)
+			read_ll(s, &t->dlspeed);
+		else if (strcmp(key, "upspeed") == 0)
+			read_ll(s, &t->upspeed);
+		else if (strcmp(key, "size") == 0)
+			read_ll(s, &t->size);
+		else if (strcmp(key, "amount_left") == 0)
+			read_ll(s, &t->amount_left);
+		else if (strcmp(key, "eta") == 0) {
+			/* Present but unreadable is unknown too. */
+			n = -1;
+			read_ll(s, &n);
+			t->eta = n < 0 || n >= QB_ETA_UNKNOWN ? -1 : n;
+		} else if (strcmp(key, "num_seeds") == 0) {
+			n = t->num_seeds;
+			read_ll(s, &n);
+			t->num_seeds = (long)n;
+		} else if (strcmp(key, "num_leechs") == 0) {
+			n = t->num_leechs;
+			read_ll(s, &n);
+			t->num_leechs = (long)n;
+		} else
+			jscan_skip(s);
 	}
+}
 
-	if (json_is_true(json_object_get(body, "full_update")))
+/* The first pass: the whole text is JSON, an object with an integer rid,
+ * torrents (when there) an object of objects keyed by hashes that fit,
+ * torrents_removed (when there) an array. Where a key comes twice the last
+ * one counts, as with jansson. */
+static enum maindata_result
+maindata_check(const char *text, size_t len, struct maindata *md, char *err, size_t errlen)
+{
+	struct jscan s;
+	char key[32], hash[QB_MAX_HASH];
+	size_t klen, hlen, at, off;
+	bool have_rid = false, full = false;
+	const char *why;
+
+	md->full = false;
+	md->torrents_at = md->removed_at = SIZE_MAX;
+	jscan_init(&s, text, len);
+	if (!jscan_object_begin(&s))
+		goto refused;
+	while (jscan_object_next(&s, key, sizeof(key), &klen)) {
+		at = (size_t)(s.p - text);
+		if (klen >= sizeof(key)) {
+			jscan_skip(&s);
+		} else if (strcmp(key, "rid") == 0) {
+			bool is_int = false;
+
+			if (!jscan_number(&s, NULL, &md->rid, &is_int) || !is_int)
+				goto refused;
+			have_rid = true;
+		} else if (strcmp(key, "full_update") == 0) {
+			if (jscan_bool(&s, &full))
+				md->full = full;
+			else
+				jscan_skip(&s);
+		} else if (strcmp(key, "torrents") == 0) {
+			if (!jscan_object_begin(&s))
+				goto refused;
+			md->torrents_at = at;
+			while (jscan_object_next(&s, hash, sizeof(hash), &hlen)) {
+				if (hlen == 0 || hlen >= sizeof(hash) ||
+				    jscan_peek(&s) != JSCAN_OBJECT)
+					goto refused;
+				jscan_skip(&s);
+			}
+		} else if (strcmp(key, "torrents_removed") == 0) {
+			if (jscan_peek(&s) != JSCAN_ARRAY)
+				goto refused;
+			md->removed_at = at;
+			jscan_skip(&s);
+		} else
+			jscan_skip(&s);
+	}
+	if (!jscan_finish(&s)) {
+		why = jscan_error(&s, &off);
+		snprintf(err, errlen, "malformed JSON at byte %zu: %s", off, why);
+		return MAINDATA_SYNTAX;
+	}
+	return have_rid ? MAINDATA_OK : MAINDATA_STRUCTURE;
+refused:
+	/* Still say which it was: broken JSON or an answer of another shape.
+	 * Only a refused answer is read again, as plain JSON, to tell. */
+	if (!jscan_failed(&s)) {
+		jscan_init(&s, text, len);
+		if (jscan_skip(&s) && jscan_finish(&s))
+			return MAINDATA_STRUCTURE;
+	}
+	why = jscan_error(&s, &off);
+	snprintf(err, errlen, "malformed JSON at byte %zu: %s", off, why);
+	return MAINDATA_SYNTAX;
+}
+
+/* Merges one maindata answer; the table is untouched unless it is
+ * MAINDATA_OK. `err` says what was wrong with a MAINDATA_SYNTAX one. */
+static enum maindata_result
+maindata_apply(struct qbittorrent *qb, const char *text, size_t len, char *err, size_t errlen)
+{
+	struct maindata md;
+	enum maindata_result r = maindata_check(text, len, &md, err, errlen);
+	char hash[QB_MAX_HASH], key[QB_MAX_HASH];
+	struct jscan s;
+
+	if (r != MAINDATA_OK)
+		return r;
+	if (md.full)
 		table_clear(qb);
-	json_object_foreach(torrents, hash, o)
-	{
-		char key[QB_MAX_HASH];
-
-		lower_hash(key, hash);
-		torrent_apply(table_upsert(qb, key), o);
+	if (md.torrents_at != SIZE_MAX) {
+		jscan_init(&s, text + md.torrents_at, len - md.torrents_at);
+		jscan_object_begin(&s);
+		while (jscan_object_next(&s, hash, sizeof(hash), NULL)) {
+			lower_hash(key, hash);
+			torrent_read(&s, table_upsert(qb, key));
+		}
 	}
-	json_array_foreach(removed, i, o)
-	{
-		char key[QB_MAX_HASH];
+	if (md.removed_at != SIZE_MAX) {
+		jscan_init(&s, text + md.removed_at, len - md.removed_at);
+		jscan_array_begin(&s);
+		while (jscan_array_next(&s)) {
+			size_t hlen;
 
-		if (!json_is_string(o) || json_string_length(o) >= QB_MAX_HASH)
-			continue;
-		lower_hash(key, json_string_value(o));
-		table_remove(qb, key);
+			if (jscan_peek(&s) != JSCAN_STRING)
+				jscan_skip(&s);
+			else if (jscan_string(&s, hash, sizeof(hash), &hlen) &&
+			         hlen < sizeof(hash)) {
+				lower_hash(key, hash);
+				table_remove(qb, key);
+			}
+		}
 	}
-	qb->rid = (long)json_integer_value(rid);
-	return true;
+	qb->rid = (long)md.rid;
+	return MAINDATA_OK;
 }
 
 const struct qbittorrent_torrent *
@@ -497,7 +624,7 @@ on_response(const struct http_response *resp, void *arg)
 	struct qbittorrent_call *c = arg;
 	struct qbittorrent *qb = c->qb;
 	struct service_result res;
-	json_t *body;
+	char err[128];
 
 	c->http = NULL;
 	if (resp->result == HTTP_OK && resp->status == 403) {
@@ -539,15 +666,23 @@ on_response(const struct http_response *resp, void *arg)
 		call_finish(c, &res, version);
 		return;
 	}
-	if ((body = service_json_body(&res, "qBittorrent", resp)) == NULL) {
+	if (!service_body_may_be_json(&res, "qBittorrent", resp)) {
 		call_finish(c, &res, NULL);
 		return;
 	}
-	if (!maindata_apply(qb, body))
+	switch (maindata_apply(qb, resp->body, resp->body_len, err, sizeof(err))) {
+	case MAINDATA_OK:
+		break;
+	case MAINDATA_SYNTAX:
+		service_result_set(&res, SERVICE_BAD_RESPONSE, resp->status,
+		                   "qBittorrent sent something usher can't read (%s)", err);
+		break;
+	case MAINDATA_STRUCTURE:
 		service_result_set(&res, SERVICE_BAD_RESPONSE, resp->status,
 		                   "qBittorrent sent torrent data usher can't read (no rid or "
 		                   "a torrent that is not an object)");
-	json_decref(body);
+		break;
+	}
 	call_finish(c, &res, NULL);
 }
 

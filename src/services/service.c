@@ -189,14 +189,30 @@ service_json_integer(const json_t *v, long long *out)
 	return true;
 }
 
+bool
+service_body_may_be_json(struct service_result *out, const char *name,
+                         const struct http_response *resp)
+{
+	char err[160];
+
+	service_result_from_http(out, name, resp);
+	if (out->error != SERVICE_OK)
+		return false;
+	if (!http_response_may_be_json(resp, err, sizeof(err))) {
+		service_result_set(out, SERVICE_BAD_RESPONSE, resp->status,
+		                   "%s sent something usher can't read (%s)", name, err);
+		return false;
+	}
+	return true;
+}
+
 json_t *
 service_json_body(struct service_result *out, const char *name, const struct http_response *resp)
 {
 	char err[160];
 	json_t *v;
 
-	service_result_from_http(out, name, resp);
-	if (out->error != SERVICE_OK)
+	if (!service_body_may_be_json(out, name, resp))
 		return NULL;
 	if ((v = http_response_json(resp, err, sizeof(err))) == NULL) {
 		service_result_set(out, SERVICE_BAD_RESPONSE, resp->status,

@@ -61,6 +61,11 @@ void service_result_from_http(struct service_result *out, const char *service_na
  * *out untouched, for anything else. */
 bool service_json_integer(const json_t *v, long long *out);
 
+/* service_result_from_http(), then whether the body can be JSON at all
+ * (http_response_may_be_json): false with `out` saying why, for callers
+ * that read the body themselves (core/jscan.h). */
+bool service_body_may_be_json(struct service_result *out, const char *service_name,
+                              const struct http_response *resp);
 /* service_result_from_http(), then parses the body as JSON (object or
  * array). Returns a new reference the caller releases with json_decref(),
  * or NULL with `out` saying why (a non-JSON body is SERVICE_BAD_RESPONSE). */
