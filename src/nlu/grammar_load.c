@@ -158,6 +158,24 @@ expand(struct loader *ld, int line, const char *src, struct buf *out, size_t **o
 }
 
 /* Compiles `prefix EXPANDED suffix`, reporting errors against `written`. */
+/* The options for a pattern the grammar file wrote. The text is already
+ * lower case (normalize.c), so caseless matching only matters to a
+ * pattern with an upper-case ASCII letter or a non-ASCII character, and
+ * it costs: a third of the JIT code. Letters right after a backslash
+ * (\D, \S) are escapes, not text; anything else that looks like one
+ * (\p{Lu}, a group name) only keeps caseless matching where it was. */
+static uint32_t
+pattern_options(const char *pattern)
+{
+	for (const unsigned char *p = (const unsigned char *)pattern; *p != '\0'; p++) {
+		if (*p == '\\' && p[1] != '\0')
+			p++;
+		else if ((*p >= 'A' && *p <= 'Z') || *p >= 0x80)
+			return COMPILE_OPTIONS;
+	}
+	return COMPILE_OPTIONS & ~(uint32_t)PCRE2_CASELESS;
+}
+
 static pcre2_code *
 compile(struct loader *ld, int line, const char *prefix, const char *expanded, const size_t *offs,
         const char *suffix, uint32_t options)
@@ -406,8 +424,9 @@ finish_rule(struct loader *ld, uint8_t (**bitmaps)[32], bool **anys)
 		r = &g->rules[g->nrules];
 		memset(r, 0, sizeof(*r));
 		suffix = xstrdup(")\\z");
-		r->code = compile(ld, ld->pending[p].line, "(?:", out.data ? out.data : "", offs,
-		                  suffix, COMPILE_OPTIONS | PCRE2_ANCHORED);
+		r->code =
+		    compile(ld, ld->pending[p].line, "(?:", out.data ? out.data : "", offs, suffix,
+		            pattern_options(out.data ? out.data : "") | PCRE2_ANCHORED);
 		free(suffix);
 		free(offs);
 		if (r->code == NULL) {
@@ -646,7 +665,8 @@ grammar_finish(struct loader *ld, uint8_t (*bitmaps)[32], const bool *anys)
 	if (ld->lead_alt.len > 0) {
 		int code;
 		PCRE2_SIZE at;
-		g->lead = grammar_compile(ld->lead_alt.data, COMPILE_OPTIONS | PCRE2_ANCHORED,
+		g->lead = grammar_compile(ld->lead_alt.data,
+		                          pattern_options(ld->lead_alt.data) | PCRE2_ANCHORED,
 		                          &code, &at);
 		if (g->lead == NULL)
 			return fail(ld, 0, "the combined lead does not compile");

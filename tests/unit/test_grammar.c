@@ -124,6 +124,29 @@ test_fragments_expand(void **state)
 	grammar_free(g);
 }
 
+/* The text is lower case before any rule sees it; a pattern a grammar
+ * author wrote with capitals or letters beyond ASCII still matches it. */
+static void
+test_patterns_match_any_case(void **state)
+{
+	struct grammar *g;
+	struct intent in;
+
+	(void)state;
+	g = load_ok("rule r\n  intent: status\n  match: Is (?<title>AMÉLIE|\\D+) Ready\n"
+	            "rule s\n  intent: request\n  match: get (?<title>\\S+)\n");
+	grammar_parse(g, "is Amélie ready", &in);
+	assert_int_equal(in.kind, INTENT_STATUS);
+	assert_string_equal(in.title, "Amélie");
+	grammar_parse(g, "IS DUNE READY", &in);
+	assert_int_equal(in.kind, INTENT_STATUS);
+	assert_string_equal(in.title, "DUNE");
+	grammar_parse(g, "GET Heat", &in);
+	assert_int_equal(in.kind, INTENT_REQUEST);
+	assert_string_equal(in.title, "Heat");
+	grammar_free(g);
+}
+
 static void
 test_lead_and_tail(void **state)
 {
@@ -378,6 +401,7 @@ main(void)
 	    cmocka_unit_test(test_bad_dir_keeps_nothing),
 	    cmocka_unit_test(test_reload_swaps_only_when_loaded),
 	    cmocka_unit_test(test_fragments_expand),
+	    cmocka_unit_test(test_patterns_match_any_case),
 	    cmocka_unit_test(test_lead_and_tail),
 	    cmocka_unit_test(test_deterministic_choice),
 	    cmocka_unit_test(test_slots),
