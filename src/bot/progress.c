@@ -190,6 +190,7 @@ progress_track(struct progress *p, const struct progress_item *it)
 	t->tvdb_id = it->tvdb_id;
 	t->is_4k = it->is_4k;
 	t->label = xstrdup(it->label ? it->label : "");
+	tracked_set_text(t, "");
 	t->step = -1;
 	t->floor_pct = -1;
 	follower_set(&t->who, it->network, it->room, it->person, it->mention, it->notify);
@@ -671,7 +672,7 @@ progress_show(struct progress *p, struct tracked *t, enum progress_state state, 
 	t->step = step;
 	if (percent > t->floor_pct)
 		t->floor_pct = percent;
-	strlcpy_u(t->text, text, sizeof(t->text));
+	tracked_set_text(t, text);
 	if (final)
 		t->done = true;
 	/* Told once the cycle's transaction is committed (progress_cycle_finish). */

@@ -70,7 +70,7 @@ struct tracked {
 	char *progress_msg;
 	bool sending; /* the first progress message is on its way */
 	enum progress_state state;
-	char text[PROGRESS_TEXT_MAX];
+	char *text; /* the last text shown, never NULL (tracked_set_text) */
 	int step;
 	int floor_pct; /* the highest percent shown: bars never go back */
 	bool done;
@@ -129,6 +129,10 @@ struct progress {
 /* progress_store.c */
 void tracked_free(struct tracked *t);
 void progress_store_close(struct progress *p);
+/* Keeps `text` as the last text shown, cut to PROGRESS_TEXT_MAX - 1 bytes
+ * (NULL: ""). A struct tracked holds only what it shows: a thousand
+ * followed requests would otherwise keep a full-size buffer each. */
+void tracked_set_text(struct tracked *t, const char *text);
 /* Saves the row (state, text, step, message id, done, floor). */
 void tracked_save(struct tracked *t);
 /* Loads rows past p->max_row that are not done; each becomes an item. */

@@ -38,10 +38,21 @@ tracked_free(struct tracked *t)
 		follower_free(&t->followers[i]);
 	free(t->followers);
 	free(t->label);
+	free(t->text);
 	free(t->progress_msg);
 	free(t->records);
 	free(t->episodes);
 	free(t);
+}
+
+void
+tracked_set_text(struct tracked *t, const char *text)
+{
+	char cut[PROGRESS_TEXT_MAX];
+
+	strlcpy_u(cut, or_empty(text), sizeof(cut));
+	free(t->text);
+	t->text = xstrdup(cut);
 }
 
 void
@@ -189,7 +200,7 @@ tracked_from_row(struct progress *p, sqlite3_stmt *q)
 	    (const char *)sqlite3_column_text(q, 9), (enum person_notify)sqlite3_column_int(q, 14));
 	t->progress_msg = msg && msg[0] ? xstrdup(msg) : NULL;
 	t->state = (enum progress_state)sqlite3_column_int(q, 11);
-	strlcpy_u(t->text, text ? text : "", sizeof(t->text));
+	tracked_set_text(t, text);
 	t->step = sqlite3_column_int(q, 13);
 	t->tvdb_id = (long)sqlite3_column_int64(q, 15);
 	t->floor_pct = sqlite3_column_int(q, 16);
