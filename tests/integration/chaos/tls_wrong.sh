@@ -10,18 +10,21 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; for f in "$tmp"/out* "$tmp"/err*; do [ -f "$f" ] && { echo "--- $f"; cat "$f"; }; done; exit 1; }
+# Not called inside $(...): a subshell's pids+= would be lost to cleanup.
 start() { # NAME CMD...
 	local name="$1"; shift
 	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
 	pids+=($!)
 	for _ in $(seq 1 100); do grep -q '^LISTENING' "$tmp/$name.out" && break; sleep 0.05; done
-	awk '/^LISTENING/ {print $2}' "$tmp/$name.out"
 }
+port_of() { awk '/^LISTENING/ {print $2}' "$tmp/$1.out"; }
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
 	-addext subjectAltName=IP:127.0.0.1 -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
-seerr="$(start seerr /usr/bin/python3 "$repo/tests/fakes/fake_seerr.py" --no-library --port 0)"
+start seerr /usr/bin/python3 "$repo/tests/fakes/fake_seerr.py" --no-library --port 0
+seerr="$(port_of seerr)"
 [ -n "$seerr" ] || fail "fake seerr did not start"
-tls="$(start tls /usr/bin/python3 "$repo/tests/chaos/tls_wrap.py" --cert "$tmp/cert.pem" --key "$tmp/key.pem" --to "$seerr")"
+start tls /usr/bin/python3 "$repo/tests/chaos/tls_wrap.py" --cert "$tmp/cert.pem" --key "$tmp/key.pem" --to "$seerr"
+tls="$(port_of tls)"
 [ -n "$tls" ] || fail "tls front did not start"
 
 run() { # N URL EXTRA-SEERR-LINE

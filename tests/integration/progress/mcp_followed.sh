@@ -13,14 +13,8 @@ trap cleanup EXIT
 [ -n "${KEEP:-}" ] && cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; echo "kept $tmp"; }
 fail() { echo "FAIL: $*"; for f in "$tmp"/out* "$tmp"/err* "$tmp"/mcp*; do [ -f "$f" ] && { echo "--- $f"; cat "$f"; }; done; exit 1; }
 
-start_fake() { # NAME SCRIPT ARGS...
-	local name="$1"; shift
-	/usr/bin/python3 "$@" --port 0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
-	pids+=($!)
-	for _ in $(seq 1 100); do grep -q '^LISTENING' "$tmp/$name.out" && break; sleep 0.05; done
-	awk '/^LISTENING/ {print $2}' "$tmp/$name.out"
-}
-seerr_port="$(start_fake seerr "$repo/tests/fakes/fake_seerr.py" --no-library)"
+. "$repo/tests/integration/start_fake.inc"
+start_fake seerr_port seerr "$repo/tests/fakes/fake_seerr.py" --no-library
 [ -n "$seerr_port" ] || fail "fake seerr did not start"
 cat >"$tmp/usher.conf" <<CONF
 [seerr]

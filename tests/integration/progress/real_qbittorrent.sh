@@ -38,14 +38,8 @@ ERROR*) skip "qbittorrent-nox cannot run here: ${line#ERROR }" ;;
 esac
 read -r _ qb_port qb_user qb_pass H <<<"$line"
 
-start_fake() { # NAME SCRIPT ARGS...
-	local name="$1"; shift
-	/usr/bin/python3 "$@" --port 0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
-	pids+=($!)
-	for _ in $(seq 1 100); do grep -q '^LISTENING' "$tmp/$name.out" && break; sleep 0.05; done
-	awk '/^LISTENING/ {print $2}' "$tmp/$name.out"
-}
-seerr_port="$(start_fake seerr "$repo/tests/fakes/fake_seerr.py" --no-library)"
+. "$repo/tests/integration/start_fake.inc"
+start_fake seerr_port seerr "$repo/tests/fakes/fake_seerr.py" --no-library
 cat >"$tmp/radarr.json" <<JSON
 {"routes": [{"method": "GET", "path": "/api/v3/queue", "json": {"page": 1, "pageSize": 100, "totalRecords": 1, "records": [
  {"id": 5, "movieId": 105, "title": "Interstellar.2014.1080p", "size": 8000000, "sizeleft": 8000000,
@@ -53,7 +47,7 @@ cat >"$tmp/radarr.json" <<JSON
   "statusMessages": [], "downloadId": "${H^^}", "protocol": "torrent", "downloadClient": "qBittorrent",
   "movie": {"id": 105, "title": "Interstellar", "year": 2014, "tmdbId": 157336}}]}}]}
 JSON
-radarr_port="$(start_fake radarr "$repo/tests/fakes/fakehttp.py" --scenario "$tmp/radarr.json")"
+start_fake radarr_port radarr "$repo/tests/fakes/fakehttp.py" --scenario "$tmp/radarr.json"
 [ -n "$seerr_port" ] && [ -n "$radarr_port" ] || fail "a fake did not start"
 cat >"$tmp/usher.conf" <<CONF
 [seerr]

@@ -12,15 +12,9 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; for f in "$tmp"/out* "$tmp"/err*; do [ -f "$f" ] && { echo "--- $f"; cat "$f"; }; done; exit 1; }
 
-start_fake() { # NAME SCRIPT ARGS...
-	local name="$1"; shift
-	/usr/bin/python3 "$@" --port 0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
-	pids+=($!)
-	for _ in $(seq 1 100); do grep -q '^LISTENING' "$tmp/$name.out" && break; sleep 0.05; done
-	awk '/^LISTENING/ {print $2}' "$tmp/$name.out"
-}
+. "$repo/tests/integration/start_fake.inc"
 H=dddd000000000000000000000000000000000004
-seerr_port="$(start_fake seerr "$repo/tests/fakes/fake_seerr.py" --no-library)"
+start_fake seerr_port seerr "$repo/tests/fakes/fake_seerr.py" --no-library
 cat >"$tmp/radarr.json" <<JSON
 {"routes": [{"method": "GET", "path": "/api/v3/queue", "json": {"page": 1, "pageSize": 100, "totalRecords": 1, "records": [
  {"id": 5, "movieId": 105, "title": "Interstellar.2014.1080p", "size": 3000000000, "sizeleft": 1800000000,
@@ -28,8 +22,8 @@ cat >"$tmp/radarr.json" <<JSON
   "statusMessages": [], "downloadId": "${H^^}", "protocol": "torrent", "downloadClient": "qBittorrent",
   "movie": {"id": 105, "title": "Interstellar", "year": 2014, "tmdbId": 157336}}]}}]}
 JSON
-radarr_port="$(start_fake radarr "$repo/tests/fakes/fakehttp.py" --scenario "$tmp/radarr.json")"
-qb_port="$(start_fake qb "$repo/tests/fakes/fake_qbittorrent.py" --torrents "{\"$H\": {\"size\": 3000000000, \"progress\": 0.4, \"dlspeed\": 1500000, \"eta\": 1200}}")"
+start_fake radarr_port radarr "$repo/tests/fakes/fakehttp.py" --scenario "$tmp/radarr.json"
+start_fake qb_port qb "$repo/tests/fakes/fake_qbittorrent.py" --torrents "{\"$H\": {\"size\": 3000000000, \"progress\": 0.4, \"dlspeed\": 1500000, \"eta\": 1200}}"
 [ -n "$seerr_port" ] && [ -n "$radarr_port" ] && [ -n "$qb_port" ] || fail "a fake did not start"
 cat >"$tmp/usher.conf" <<CONF
 [seerr]
