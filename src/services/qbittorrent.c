@@ -218,7 +218,7 @@ enum maindata_result {
 };
 
 /* A whole number where jansson would give one: an integer, or a real
- * with an exact whole part (service_json_integer()). False, with the
+ * with an exact whole part (as service_json_integer()). False, with the
  * value read, for any other number; false, with nothing read, for what
  * is not a number. */
 static bool
@@ -234,10 +234,7 @@ read_integer(struct jscan *s, long long *out)
 		*out = ll;
 		return true;
 	}
-	if (!(d > -9007199254740992.0 && d < 9007199254740992.0))
-		return false;
-	*out = (long long)d;
-	return true;
+	return service_real_integer(d, out);
 }
 
 /* Replaces *dst by the string here; anything else is skipped. */

@@ -172,17 +172,18 @@ service_result_from_http(struct service_result *out, const char *service_name,
 bool
 service_json_integer(const json_t *v, long long *out)
 {
-	double d;
-
 	if (json_is_integer(v)) {
 		*out = json_integer_value(v);
 		return true;
 	}
-	if (!json_is_real(v))
-		return false;
+	return json_is_real(v) && service_real_integer(json_real_value(v), out);
+}
+
+bool
+service_real_integer(double d, long long *out)
+{
 	/* Beyond ±2^53 a double has no exact whole value anyway, and beyond
 	 * ±2^63 the cast is undefined. */
-	d = json_real_value(v);
 	if (!(d > -9007199254740992.0 && d < 9007199254740992.0))
 		return false;
 	*out = (long long)d;

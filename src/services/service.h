@@ -60,6 +60,9 @@ void service_result_from_http(struct service_result *out, const char *service_na
  * they fit (a service may send 8.64e42 for "forever"). Returns false, with
  * *out untouched, for anything else. */
 bool service_json_integer(const json_t *v, long long *out);
+/* The whole part of a real, when it has an exact one (|d| < 2^53). Returns
+ * false, with *out untouched, otherwise. */
+bool service_real_integer(double d, long long *out);
 
 /* service_result_from_http(), then whether the body can be JSON at all
  * (http_response_may_be_json): false with `out` saying why, for callers
