@@ -213,7 +213,9 @@ service_json_body(struct service_result *out, const char *name, const struct htt
 	char err[160];
 	json_t *v;
 
-	if (!service_body_may_be_json(out, name, resp))
+	/* http_response_json() makes service_body_may_be_json()'s checks itself. */
+	service_result_from_http(out, name, resp);
+	if (out->error != SERVICE_OK)
 		return NULL;
 	if ((v = http_response_json(resp, err, sizeof(err))) == NULL) {
 		service_result_set(out, SERVICE_BAD_RESPONSE, resp->status,
