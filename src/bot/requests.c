@@ -195,17 +195,6 @@ order_update(struct order *o, const char *state, long seerr_id)
 	return rc;
 }
 
-static void
-order_say(struct order *o, const char *text)
-{
-	void (*said)(void *) = o->said;
-
-	o->r->say(o->r->say_arg, o->network, o->room, o->reply_to, text);
-	o->said = NULL;
-	if (said)
-		said(o->said_arg);
-}
-
 /* The answer is recorded as owed before it is said and marked told right
  * after, so a crash in between repeats it at the next start rather than
  * losing it: a person may rarely hear it twice, never not at all. */
@@ -245,6 +234,22 @@ order_told(struct requests *r, sqlite3_int64 id)
 	sqlite3_bind_int64(q, 1, id);
 	sqlite3_step(q);
 	store_stmt_done(r->store, q);
+}
+
+/* Says `text`; a settled answer (`settled`) is marked told at once, before
+ * the turn that waited for it goes on: the narrower the gap between saying
+ * and marking, the rarer a crash makes the next start say it again. */
+static void
+order_say(struct order *o, const char *text, bool settled)
+{
+	void (*said)(void *) = o->said;
+
+	o->r->say(o->r->say_arg, o->network, o->room, o->reply_to, text);
+	if (settled)
+		order_told(o->r, o->id);
+	o->said = NULL;
+	if (said)
+		said(o->said_arg);
 }
 
 /* Says what a previous run settled but died before saying. */
@@ -289,8 +294,7 @@ order_settle(struct order *o, const char *state, long seerr_id, const char *text
 	}
 	log_info("request %lld for %s (%s): %s", (long long)o->id, o->person, o->title, state);
 	order_unlink(o);
-	order_say(o, text);
-	order_told(o->r, o->id);
+	order_say(o, text, true);
 	order_free(o);
 }
 
@@ -329,7 +333,7 @@ order_wait(struct order *o, const struct service_result *res)
 		         "I can't reach Overseerr right now (%s). I've saved your request for %s "
 		         "and will send it as soon as it's back.",
 		         res->message, o->title);
-		order_say(o, text);
+		order_say(o, text, false);
 	} else {
 		order_update(o, "queued", 0);
 	}
