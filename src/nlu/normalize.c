@@ -159,8 +159,9 @@ normalize_utf8_copy(char *dst, size_t size, const char *src, size_t len)
 }
 
 /* Same-length lower-casing: every mapping here keeps the UTF-8 length, so
- * the output stays byte-for-byte parallel to what the table saw. The
- * grammar matches caselessly as well, which covers every other script. */
+ * the output stays byte-for-byte parallel to what the table saw. A
+ * pattern with capitals or letters beyond ASCII is matched caselessly as
+ * well (grammar_load.c pattern_options), which covers every other script. */
 static int32_t
 fold(int32_t cp)
 {
